@@ -1,0 +1,295 @@
+//! Local or SAN/NFS directory backend.
+//!
+//! Writes go to a temporary name in the target directory, are fsynced, then moved into place
+//! with `renameat2(RENAME_NOREPLACE)` (or `link`+`unlink` where the file system lacks it), and
+//! the directory is fsynced. Temporary names start with `.` and are never listed.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+
+use super::{Backend, FileKind};
+use crate::error::{Error, ErrorKind, Result};
+
+/// A repository in a local directory.
+#[derive(Debug, Clone)]
+pub struct LocalBackend {
+    root: PathBuf,
+}
+
+impl LocalBackend {
+    /// A backend rooted at `root` (not touched until used).
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        LocalBackend { root: root.into() }
+    }
+
+    fn check_name(name: &str) -> Result<()> {
+        if name.is_empty()
+            || name.starts_with('.')
+            || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(Error::invalid(format!("invalid repository file name {name:?}")));
+        }
+        Ok(())
+    }
+
+    fn path(&self, kind: FileKind, name: &str) -> Result<PathBuf> {
+        Ok(match kind {
+            FileKind::Config => self.root.join("config"),
+            FileKind::Pack => {
+                Self::check_name(name)?;
+                let sub = name.get(..2).unwrap_or("00");
+                self.root.join("data").join(sub).join(name)
+            }
+            _ => {
+                Self::check_name(name)?;
+                self.root.join(kind.dir()).join(name)
+            }
+        })
+    }
+
+    async fn blocking<T: Send + 'static>(
+        f: impl FnOnce() -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        tokio::task::spawn_blocking(f)
+            .await
+            .map_err(|e| Error::new(ErrorKind::Io, format!("I/O task failed: {e}")))?
+    }
+}
+
+fn fsync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::io(format!("fsync of directory {}", dir.display()), e))
+}
+
+fn tmp_name() -> Result<String> {
+    let mut r = [0u8; 8];
+    crate::crypto::random_bytes(&mut r)?;
+    Ok(format!(".tmp-{}", hex::encode(r)))
+}
+
+/// Move `tmp` to `dst` unless `dst` exists.
+fn rename_noreplace(tmp: &Path, dst: &Path) -> std::io::Result<()> {
+    use std::ffi::CString;
+    let a = CString::new(tmp.as_os_str().as_bytes())?;
+    let b = CString::new(dst.as_os_str().as_bytes())?;
+    // SAFETY: both paths are valid NUL-terminated strings that outlive the call.
+    let rc = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_NOREPLACE,
+        )
+    };
+    if rc == 0 {
+        return Ok(());
+    }
+    let err = std::io::Error::last_os_error();
+    match err.raw_os_error() {
+        Some(libc::EINVAL) | Some(libc::ENOSYS) | Some(libc::ENOTSUP) => {
+            // File system without RENAME_NOREPLACE (some NFS/SMB): link fails if dst exists.
+            fs::hard_link(tmp, dst)?;
+            fs::remove_file(tmp)
+        }
+        _ => Err(err),
+    }
+}
+
+fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
+    let dir = path.parent().expect("repository paths have a parent");
+    if !dir.exists() {
+        fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+        if let Some(p) = dir.parent() {
+            fsync_dir(p)?;
+        }
+    }
+    let tmp = dir.join(tmp_name()?);
+    let res = (|| {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .map_err(|e| Error::io(format!("creating {}", tmp.display()), e))?;
+        f.write_all(data)
+            .and_then(|_| f.sync_all())
+            .map_err(|e| Error::io(format!("writing {}", tmp.display()), e))?;
+        drop(f);
+        rename_noreplace(&tmp, path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                Error::new(ErrorKind::AlreadyExists, format!("{} already exists", path.display()))
+            } else {
+                Error::io(format!("moving into place {}", path.display()), e)
+            }
+        })?;
+        fsync_dir(dir)
+    })();
+    if res.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    res
+}
+
+#[async_trait]
+impl Backend for LocalBackend {
+    fn location(&self) -> String {
+        self.root.display().to_string()
+    }
+
+    async fn create_layout(&self) -> Result<()> {
+        let root = self.root.clone();
+        Self::blocking(move || {
+            if root.join("config").exists() {
+                return Err(Error::new(
+                    ErrorKind::AlreadyExists,
+                    format!("a repository already exists at {}", root.display()),
+                ));
+            }
+            if root.exists() {
+                let non_empty = fs::read_dir(&root)
+                    .map_err(|e| Error::io(format!("reading {}", root.display()), e))?
+                    .next()
+                    .is_some();
+                if non_empty {
+                    return Err(Error::new(
+                        ErrorKind::AlreadyExists,
+                        format!(
+                            "{} is not empty; choose an empty or new directory for the repository",
+                            root.display()
+                        ),
+                    ));
+                }
+            }
+            for kind in FileKind::ALL {
+                if kind != FileKind::Config {
+                    let d = root.join(kind.dir());
+                    fs::create_dir_all(&d)
+                        .map_err(|e| Error::io(format!("creating {}", d.display()), e))?;
+                }
+            }
+            fsync_dir(&root)?;
+            if let Some(p) = root.parent().filter(|p| !p.as_os_str().is_empty()) {
+                fsync_dir(p)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn create(&self, kind: FileKind, name: &str, data: Bytes) -> Result<()> {
+        let path = self.path(kind, name)?;
+        Self::blocking(move || write_atomic(&path, &data)).await
+    }
+
+    async fn read(&self, kind: FileKind, name: &str) -> Result<Bytes> {
+        let path = self.path(kind, name)?;
+        Self::blocking(move || {
+            fs::read(&path)
+                .map(Bytes::from)
+                .map_err(|e| Error::io(format!("reading {kind} {}", path.display()), e))
+        })
+        .await
+    }
+
+    async fn read_range(
+        &self,
+        kind: FileKind,
+        name: &str,
+        offset: u64,
+        length: u64,
+    ) -> Result<Bytes> {
+        let path = self.path(kind, name)?;
+        Self::blocking(move || {
+            let f = File::open(&path)
+                .map_err(|e| Error::io(format!("opening {kind} {}", path.display()), e))?;
+            let mut buf = vec![0u8; length as usize];
+            f.read_exact_at(&mut buf, offset).map_err(|e| {
+                if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                    Error::corrupt(format!(
+                        "{kind} {} is shorter than expected (truncated): cannot read {length} bytes at {offset}",
+                        path.display()
+                    ))
+                } else {
+                    Error::io(format!("reading {kind} {}", path.display()), e)
+                }
+            })?;
+            Ok(Bytes::from(buf))
+        })
+        .await
+    }
+
+    async fn list(&self, kind: FileKind) -> Result<Vec<(String, u64)>> {
+        let root = self.root.clone();
+        Self::blocking(move || {
+            let mut out = Vec::new();
+            if kind == FileKind::Config {
+                if let Ok(m) = fs::metadata(root.join("config")) {
+                    out.push(("config".to_owned(), m.len()));
+                }
+                return Ok(out);
+            }
+            let base = root.join(kind.dir());
+            let mut dirs = vec![base.clone()];
+            if kind == FileKind::Pack {
+                dirs.clear();
+                for e in fs::read_dir(&base)
+                    .map_err(|e| Error::io(format!("listing {}", base.display()), e))?
+                {
+                    let e = e.map_err(|e| Error::io(format!("listing {}", base.display()), e))?;
+                    if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+                        dirs.push(e.path());
+                    }
+                }
+            }
+            for d in dirs {
+                for e in
+                    fs::read_dir(&d).map_err(|e| Error::io(format!("listing {}", d.display()), e))?
+                {
+                    let e = e.map_err(|e| Error::io(format!("listing {}", d.display()), e))?;
+                    let name = e.file_name();
+                    let Some(name) = name.to_str() else { continue };
+                    if name.starts_with('.') {
+                        continue;
+                    }
+                    let m = e
+                        .metadata()
+                        .map_err(|err| Error::io(format!("stat {}", e.path().display()), err))?;
+                    if m.is_file() {
+                        out.push((name.to_owned(), m.len()));
+                    }
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn remove(&self, kind: FileKind, name: &str) -> Result<()> {
+        let path = self.path(kind, name)?;
+        Self::blocking(move || {
+            fs::remove_file(&path)
+                .map_err(|e| Error::io(format!("removing {kind} {}", path.display()), e))?;
+            fsync_dir(path.parent().expect("has parent"))
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn conformance() {
+        let dir = tempfile::tempdir().unwrap();
+        let be = LocalBackend::new(dir.path().join("repo"));
+        super::super::conformance::run(&be).await;
+    }
+}

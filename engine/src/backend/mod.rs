@@ -1,0 +1,131 @@
+//! Storage backends: where repository files live.
+//!
+//! # Contract (every implementation passes `conformance::run`)
+//! * **Create-only writes.** [`Backend::create`] stores a whole file atomically under a name that
+//!   must not exist yet; if it exists the call fails with [`ErrorKind::AlreadyExists`] and the
+//!   stored file is unchanged. A reader never sees a partial file.
+//! * **Durability.** When `create` returns, the file survives a crash or power loss (local: data
+//!   and directory entry fsynced).
+//! * **Idempotency.** Content-addressed names make a repeated `create` of the same bytes safe: the
+//!   caller treats `AlreadyExists` for a content-addressed file as success after checking size.
+//! * **Listing.** [`Backend::list`] returns every completely written file of a kind (never a
+//!   temporary), possibly missing files created concurrently with the call.
+//! * **Reads** return exactly the stored bytes or an error; [`ErrorKind::NotFound`] when missing.
+//!
+//! The trait is async: backends do I/O. The pure core never calls it; operations run CPU work
+//! on threads and talk to the backend from async tasks.
+
+mod local;
+mod memory;
+
+pub mod conformance;
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+
+use crate::error::{ErrorKind, Result};
+
+pub use local::LocalBackend;
+pub use memory::MemoryBackend;
+
+/// The kinds of files in a repository, each in its own namespace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FileKind {
+    /// The single `config` file.
+    Config,
+    /// Key files (`keys/`).
+    Key,
+    /// Pack files (`data/xx/`).
+    Pack,
+    /// Index files (`index/`).
+    Index,
+    /// Snapshot files (`snapshots/`).
+    Snapshot,
+    /// Lock files (`locks/`).
+    Lock,
+}
+
+impl FileKind {
+    /// Every kind, in layout order.
+    pub const ALL: [FileKind; 6] = [
+        FileKind::Config,
+        FileKind::Key,
+        FileKind::Pack,
+        FileKind::Index,
+        FileKind::Snapshot,
+        FileKind::Lock,
+    ];
+    /// The directory (or file name for config) of the kind.
+    pub fn dir(self) -> &'static str {
+        match self {
+            FileKind::Config => "config",
+            FileKind::Key => "keys",
+            FileKind::Pack => "data",
+            FileKind::Index => "index",
+            FileKind::Snapshot => "snapshots",
+            FileKind::Lock => "locks",
+        }
+    }
+}
+
+impl fmt::Display for FileKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FileKind::Config => "config",
+            FileKind::Key => "key",
+            FileKind::Pack => "pack",
+            FileKind::Index => "index",
+            FileKind::Snapshot => "snapshot",
+            FileKind::Lock => "lock",
+        })
+    }
+}
+
+/// Where repository files are stored. See the module docs for the contract.
+#[async_trait]
+pub trait Backend: Send + Sync + fmt::Debug {
+    /// Human-readable location (path or URL) for messages.
+    fn location(&self) -> String;
+    /// Prepare an empty repository location; fails if a repository already exists there.
+    async fn create_layout(&self) -> Result<()>;
+    /// Store a new file atomically and durably; `AlreadyExists` if the name is taken.
+    async fn create(&self, kind: FileKind, name: &str, data: Bytes) -> Result<()>;
+    /// Read a whole file.
+    async fn read(&self, kind: FileKind, name: &str) -> Result<Bytes>;
+    /// Read `length` bytes at `offset`; a short file is an error of kind `Corrupt`.
+    async fn read_range(&self, kind: FileKind, name: &str, offset: u64, length: u64)
+        -> Result<Bytes>;
+    /// Names and sizes of all files of a kind.
+    async fn list(&self, kind: FileKind) -> Result<Vec<(String, u64)>>;
+    /// Remove a file; `NotFound` if absent.
+    async fn remove(&self, kind: FileKind, name: &str) -> Result<()>;
+}
+
+/// Shared handle to a backend.
+pub type DynBackend = Arc<dyn Backend>;
+
+/// Store a content-addressed file: an earlier identical upload counts as success.
+pub async fn create_content_addressed(
+    be: &dyn Backend,
+    kind: FileKind,
+    name: &str,
+    data: Bytes,
+) -> Result<()> {
+    let len = data.len() as u64;
+    match be.create(kind, name, data).await {
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+            // Same name means same BLAKE3 of the bytes; check that the stored copy is complete.
+            let listed = be.list(kind).await?;
+            match listed.iter().find(|(n, _)| n == name) {
+                Some((_, size)) if *size == len => Ok(()),
+                _ => Err(e.context(format!(
+                    "{kind} {name} exists with a different size; run `hvelv check`"
+                ))),
+            }
+        }
+        r => r,
+    }
+}

@@ -1,0 +1,738 @@
+//! `backup`: walk paths, chunk and deduplicate file content, store new blobs in packs, then
+//! write the index and finally the snapshot.
+//!
+//! Data path (see docs/DESIGN.md):
+//! ```text
+//! walker thread ──chunks──▶ seal workers (N threads) ──sealed blobs──▶ collector (async)
+//!  read, chunk, hash,        zstd + AES-256-GCM                          packs, uploads,
+//!  dedup, build trees                                                    index files
+//! ```
+//! Every channel is bounded, so memory stays bounded and a slow backend slows the walker.
+//! Order of writes: packs, then an index file naming them, then the snapshot. A crash at any
+//! point leaves earlier snapshots intact; packs written without an index are indexed by the
+//! next backup ([`crate::IndexedRepository::recover_unindexed_packs`]) and their blobs reused.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fs::{File, OpenOptions};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use tokio::sync::{mpsc, oneshot};
+
+use super::exclude::Patterns;
+use super::fetch::{self, BlobReader};
+use crate::backend::{create_content_addressed, FileKind};
+use crate::blob::{BlobSealer, BlobType};
+use crate::chunker::{ChunkReader, Chunker};
+use crate::crypto::KeySet;
+use crate::error::{Error, ErrorKind, Result};
+use crate::fsmeta::{self, Names};
+use crate::id::{BlobId, FileId};
+use crate::index::{Index, IndexFile};
+use crate::pack::{FinishedPack, PackBuilder};
+use crate::progress::Progress;
+use crate::repo::IndexedRepository;
+use crate::snapshot::{Snapshot, SnapshotEntry, Summary};
+use crate::tree::{Node, NodeKind, Tree};
+
+/// Which snapshot to compare against to skip unchanged files.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum ParentChoice {
+    /// The newest snapshot of the same host and the same paths.
+    #[default]
+    Auto,
+    /// Read every file.
+    None,
+    /// This snapshot (id or prefix).
+    Id(String),
+}
+
+/// What to back up and how.
+#[derive(Debug, Clone)]
+pub struct BackupOptions {
+    /// Files and directories to back up.
+    pub paths: Vec<PathBuf>,
+    /// Host name recorded in the snapshot.
+    pub host: String,
+    /// Tags recorded in the snapshot.
+    pub tags: Vec<String>,
+    /// Exclude patterns (see [`Patterns`]).
+    pub excludes: Vec<String>,
+    /// Stay on the file systems of the given paths.
+    pub one_file_system: bool,
+    /// Parent snapshot choice.
+    pub parent: ParentChoice,
+    /// Seal worker threads (0: one per core).
+    pub threads: usize,
+    /// Count files and bytes first, for progress totals.
+    pub scan_totals: bool,
+}
+
+impl Default for BackupOptions {
+    fn default() -> Self {
+        BackupOptions {
+            paths: Vec::new(),
+            host: gethostname::gethostname().to_string_lossy().into_owned(),
+            tags: Vec::new(),
+            excludes: Vec::new(),
+            one_file_system: false,
+            parent: ParentChoice::Auto,
+            threads: 0,
+            scan_totals: false,
+        }
+    }
+}
+
+/// Result of a backup.
+#[derive(Debug, Clone)]
+pub struct BackupOutcome {
+    /// The new snapshot.
+    pub snapshot: SnapshotEntry,
+    /// Non-fatal problems (unreadable files, files changed while read), at most 1000 kept.
+    pub warnings: Vec<String>,
+    /// Packs from an interrupted earlier run that were indexed and reused.
+    pub packs_recovered: usize,
+}
+
+const MAX_WARNINGS: usize = 1000;
+/// Packs per index file written during a backup.
+const PACKS_PER_INDEX: usize = 32;
+/// Concurrent pack uploads.
+const UPLOAD_CONCURRENCY: usize = 4;
+
+struct Job {
+    ty: BlobType,
+    id: BlobId,
+    data: Bytes,
+}
+
+struct Sealed {
+    ty: BlobType,
+    id: BlobId,
+    raw_len: u32,
+    bytes: Vec<u8>,
+}
+
+/// Run a backup. The repository's index is updated in place.
+pub async fn backup(
+    repo: &mut IndexedRepository,
+    opts: &BackupOptions,
+    progress: Arc<dyn Progress>,
+) -> Result<BackupOutcome> {
+    let started = chrono::Local::now();
+    let clock = Instant::now();
+    if opts.paths.is_empty() {
+        return Err(Error::invalid("nothing to back up: give at least one path"));
+    }
+    let mut paths = Vec::new();
+    for p in &opts.paths {
+        paths.push(absolute(p)?);
+    }
+    paths.sort();
+    paths.dedup();
+    let patterns = Patterns::new(&opts.excludes)?;
+    let recovery = repo.recover_unindexed_packs().await?;
+    for p in &recovery.packs_unreadable {
+        progress.warn(&format!("pack {p} could not be read and was ignored (run `hvelv check`)"));
+    }
+
+    let path_strings: Vec<String> = paths.iter().map(|p| p.to_string_lossy().into_owned()).collect();
+    let parent = match &opts.parent {
+        ParentChoice::None => None,
+        ParentChoice::Id(s) => Some(repo.find_snapshot(s, None).await?),
+        ParentChoice::Auto => repo
+            .snapshots()
+            .await?
+            .into_iter()
+            .rev()
+            .find(|s| s.snapshot.host == opts.host && s.snapshot.paths == path_strings),
+    };
+    let parent_tree = match &parent {
+        Some(p) => Some(p.snapshot.tree_id()?),
+        None => None,
+    };
+
+    let threads = if opts.threads > 0 {
+        opts.threads
+    } else {
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
+    };
+    let keys = repo.keys().clone();
+    let chunker = repo.chunker()?;
+    let index = repo.index().clone();
+    let level = repo.config().zstd_level;
+    let (fetcher, fetch_rx) = fetch::channel();
+    let reader = BlobReader {
+        fetcher,
+        index: index.clone(),
+        keys: keys.clone(),
+        sealer: repo.sealer().clone(),
+    };
+
+    let (job_tx, job_rx) = crossbeam_channel::bounded::<Job>(threads * 2);
+    let (sealed_tx, sealed_rx) = mpsc::channel::<Sealed>(threads * 2);
+
+    // Seal workers.
+    let mut workers = Vec::new();
+    for i in 0..threads {
+        let rx = job_rx.clone();
+        let tx = sealed_tx.clone();
+        let mut sealer = BlobSealer::new(&keys, level)?;
+        let h = std::thread::Builder::new()
+            .name(format!("hvelv-seal-{i}"))
+            .spawn(move || -> Result<()> {
+                for job in rx {
+                    let bytes = sealer.seal(job.ty, &job.id, &job.data)?;
+                    let s = Sealed {
+                        ty: job.ty,
+                        id: job.id,
+                        raw_len: job.data.len() as u32,
+                        bytes,
+                    };
+                    if tx.blocking_send(s).is_err() {
+                        break;
+                    }
+                }
+                Ok(())
+            })
+            .map_err(|e| Error::new(ErrorKind::Io, format!("cannot start a thread: {e}")))?;
+        workers.push(h);
+    }
+    drop(job_rx);
+    drop(sealed_tx);
+
+    // Optional scanner for progress totals.
+    if opts.scan_totals {
+        let paths = paths.clone();
+        let patterns = patterns.clone();
+        let progress = progress.clone();
+        let one_fs = opts.one_file_system;
+        let _ = std::thread::Builder::new()
+            .name("hvelv-scan".into())
+            .spawn(move || scan_totals(&paths, &patterns, one_fs, &*progress));
+    }
+
+    // Walker.
+    let (walk_tx, walk_rx) = oneshot::channel();
+    {
+        let progress = progress.clone();
+        let one_fs = opts.one_file_system;
+        let paths = paths.clone();
+        std::thread::Builder::new()
+            .name("hvelv-walk".into())
+            .stack_size(64 * 1024 * 1024)
+            .spawn(move || {
+                let mut w = Walker {
+                    keys: &keys,
+                    chunker,
+                    index: &index,
+                    seen: HashSet::default(),
+                    jobs: job_tx,
+                    reader,
+                    patterns,
+                    devices: None,
+                    names: Names::new(),
+                    hardlinks: HashMap::new(),
+                    summary: Summary::default(),
+                    warnings: Vec::new(),
+                    progress: &*progress,
+                };
+                if one_fs {
+                    w.devices = Some(
+                        paths
+                            .iter()
+                            .filter_map(|p| std::fs::symlink_metadata(p).ok().map(|m| m.dev()))
+                            .collect(),
+                    );
+                }
+                let r = w.run(&paths, parent_tree);
+                let _ = walk_tx.send(r.map(|id| (id, w.summary, w.warnings)));
+            })
+            .map_err(|e| Error::new(ErrorKind::Io, format!("cannot start a thread: {e}")))?;
+    }
+
+    // Async side: serve parent-tree reads and collect sealed blobs into packs.
+    let backend = repo.backend().clone();
+    let serve = tokio::spawn(fetch::serve(backend, fetch_rx, 4));
+    let collected = collect(repo, sealed_rx).await;
+    let walked = walk_rx
+        .await
+        .map_err(|_| Error::new(ErrorKind::Io, "the backup walker thread stopped unexpectedly"))?;
+    for w in workers {
+        match w.join() {
+            Ok(r) => r?,
+            Err(_) => return Err(Error::new(ErrorKind::Io, "a seal worker thread panicked")),
+        }
+    }
+    let _ = serve.await;
+    let (root, mut summary, warnings) = walked?;
+    let stats = collected?;
+
+    let mut idx = (**repo.index()).clone();
+    for (pack, entries) in &stats.packs {
+        idx.add_pack(*pack, entries);
+    }
+    repo.set_index(idx);
+
+    summary.bytes_stored = stats.bytes_stored;
+    summary.packs_written = stats.packs.len() as u64;
+    summary.blobs_added = stats.blobs;
+    summary.started = started.to_rfc3339();
+    summary.seconds = clock.elapsed().as_secs_f64();
+    let snapshot = Snapshot {
+        time: started.to_rfc3339(),
+        host: opts.host.clone(),
+        user: std::env::var("USER").unwrap_or_else(|_| Names::new().user(unsafe_geteuid())),
+        paths: path_strings,
+        tags: opts.tags.clone(),
+        tree: root.to_hex(),
+        parent: parent.map(|p| p.id.to_hex()),
+        summary,
+        program: format!("hvelv {}", env!("CARGO_PKG_VERSION")),
+    };
+    let id = repo.save_snapshot(&snapshot).await?;
+    Ok(BackupOutcome {
+        snapshot: SnapshotEntry { id, snapshot },
+        warnings,
+        packs_recovered: recovery.packs_recovered,
+    })
+}
+
+fn unsafe_geteuid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+/// Absolute path without resolving a final symlink (a symlink given is backed up as a symlink).
+fn absolute(p: &Path) -> Result<PathBuf> {
+    std::fs::symlink_metadata(p)
+        .map_err(|e| Error::invalid(format!("cannot back up {}: {e}", p.display())))?;
+    let abs = std::path::absolute(p)
+        .map_err(|e| Error::invalid(format!("cannot resolve {}: {e}", p.display())))?;
+    match (abs.parent(), abs.file_name()) {
+        (Some(parent), Some(name)) if name != ".." => {
+            let parent = parent
+                .canonicalize()
+                .map_err(|e| Error::invalid(format!("cannot resolve {}: {e}", parent.display())))?;
+            Ok(parent.join(name))
+        }
+        _ => abs
+            .canonicalize()
+            .map_err(|e| Error::invalid(format!("cannot resolve {}: {e}", abs.display()))),
+    }
+}
+
+#[derive(Default)]
+struct CollectStats {
+    packs: Vec<(FileId, Vec<crate::pack::PackEntry>)>,
+    bytes_stored: u64,
+    blobs: u64,
+}
+
+async fn collect(repo: &IndexedRepository, mut rx: mpsc::Receiver<Sealed>) -> Result<CollectStats> {
+    let pack_size = repo.config().pack_size as usize;
+    let mut data = PackBuilder::with_capacity(pack_size + pack_size / 8);
+    let mut tree = PackBuilder::with_capacity(1024 * 1024);
+    let mut uploads = tokio::task::JoinSet::new();
+    let mut stats = CollectStats::default();
+    let mut pending_index = IndexFile::default();
+
+    async fn finish_one(
+        uploads: &mut tokio::task::JoinSet<Result<(FileId, Vec<crate::pack::PackEntry>)>>,
+        pending: &mut IndexFile,
+    ) -> Result<()> {
+        if let Some(r) = uploads.join_next().await {
+            let (id, entries) =
+                r.map_err(|e| Error::new(ErrorKind::Io, format!("upload task failed: {e}")))??;
+            pending.packs.push((id, entries));
+        }
+        Ok(())
+    }
+
+    let start_upload = |uploads: &mut tokio::task::JoinSet<_>, b: PackBuilder| -> Result<()> {
+        let FinishedPack { id, bytes, entries } = b.finish(repo.sealer())?;
+        let be = repo.backend().clone();
+        uploads.spawn(async move {
+            create_content_addressed(&*be, FileKind::Pack, &id.to_hex(), Bytes::from(bytes)).await?;
+            Ok((id, entries))
+        });
+        Ok(())
+    };
+
+    let mut all: Vec<(FileId, Vec<crate::pack::PackEntry>)> = Vec::new();
+    while let Some(s) = rx.recv().await {
+        stats.bytes_stored += s.bytes.len() as u64;
+        stats.blobs += 1;
+        let (builder, limit) = match s.ty {
+            BlobType::Data => (&mut data, pack_size),
+            BlobType::Tree => (&mut tree, pack_size / 4),
+        };
+        builder.add(s.ty, s.id, s.raw_len, &s.bytes);
+        if builder.size() >= limit {
+            let cap = if s.ty == BlobType::Data { pack_size + pack_size / 8 } else { 1024 * 1024 };
+            let full = std::mem::replace(builder, PackBuilder::with_capacity(cap));
+            while uploads.len() >= UPLOAD_CONCURRENCY {
+                finish_one(&mut uploads, &mut pending_index).await?;
+            }
+            start_upload(&mut uploads, full)?;
+        }
+        while let Some(r) = uploads.try_join_next() {
+            let (id, entries) =
+                r.map_err(|e| Error::new(ErrorKind::Io, format!("upload task failed: {e}")))??;
+            pending_index.packs.push((id, entries));
+        }
+        if pending_index.packs.len() >= PACKS_PER_INDEX {
+            repo.save_index(&pending_index).await?;
+            all.append(&mut pending_index.packs);
+        }
+    }
+    for b in [data, tree] {
+        if b.count() > 0 {
+            start_upload(&mut uploads, b)?;
+        }
+    }
+    while !uploads.is_empty() {
+        finish_one(&mut uploads, &mut pending_index).await?;
+    }
+    if !pending_index.packs.is_empty() {
+        repo.save_index(&pending_index).await?;
+        all.append(&mut pending_index.packs);
+    }
+    stats.packs = all;
+    Ok(stats)
+}
+
+/// A directory whose listed children are the backup paths below it (not its full content).
+#[derive(Default)]
+struct VirtualDir {
+    path: PathBuf,
+    children: BTreeMap<Vec<u8>, Entry>,
+}
+
+enum Entry {
+    Real(PathBuf),
+    Virtual(VirtualDir),
+}
+
+fn build_virtual_root(paths: &[PathBuf]) -> VirtualDir {
+    let mut root = VirtualDir {
+        path: PathBuf::from("/"),
+        children: BTreeMap::new(),
+    };
+    'paths: for p in paths {
+        let comps: Vec<&[u8]> = p
+            .components()
+            .filter_map(|c| match c {
+                std::path::Component::Normal(n) => Some(n.as_bytes()),
+                _ => None,
+            })
+            .collect();
+        let mut dir = &mut root;
+        let mut cur = PathBuf::from("/");
+        for (i, c) in comps.iter().enumerate() {
+            cur.push(std::ffi::OsStr::from_bytes(c));
+            if i + 1 == comps.len() {
+                dir.children.insert(c.to_vec(), Entry::Real(cur.clone()));
+                continue 'paths;
+            }
+            let e = dir.children.entry(c.to_vec()).or_insert_with(|| {
+                Entry::Virtual(VirtualDir {
+                    path: cur.clone(),
+                    children: BTreeMap::new(),
+                })
+            });
+            match e {
+                Entry::Real(_) => continue 'paths, // covered by an enclosing path
+                Entry::Virtual(v) => dir = v,
+            }
+        }
+    }
+    root
+}
+
+struct Walker<'a> {
+    keys: &'a KeySet,
+    chunker: Chunker,
+    index: &'a Index,
+    seen: HashSet<BlobId, std::hash::BuildHasherDefault<crate::index::IdHasher>>,
+    jobs: crossbeam_channel::Sender<Job>,
+    reader: BlobReader,
+    patterns: Patterns,
+    devices: Option<HashSet<u64>>,
+    names: Names,
+    hardlinks: HashMap<(u64, u64), Vec<BlobId>>,
+    summary: Summary,
+    warnings: Vec<String>,
+    progress: &'a dyn Progress,
+}
+
+impl Walker<'_> {
+    fn warn(&mut self, msg: String) {
+        self.progress.warn(&msg);
+        if self.warnings.len() < MAX_WARNINGS {
+            self.warnings.push(msg);
+        }
+    }
+
+    fn run(&mut self, paths: &[PathBuf], parent: Option<BlobId>) -> Result<BlobId> {
+        let parent = match parent {
+            Some(id) => match self.reader.tree(&id) {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    self.warn(format!("parent snapshot unreadable, reading every file: {e}"));
+                    None
+                }
+            },
+            None => None,
+        };
+        if paths.iter().any(|p| p.as_os_str() == "/") {
+            return self.dir(Path::new("/"), parent.as_ref());
+        }
+        let root = build_virtual_root(paths);
+        self.virtual_dir(&root, parent.as_ref())
+    }
+
+    fn parent_subtree(&mut self, parent: Option<&Node>) -> Option<Tree> {
+        let id = parent.filter(|n| n.kind() == NodeKind::Dir)?.subtree?;
+        match self.reader.tree(&id) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                self.warn(format!("parent tree unreadable, reading files again: {e}"));
+                None
+            }
+        }
+    }
+
+    fn virtual_dir(&mut self, v: &VirtualDir, parent: Option<&Tree>) -> Result<BlobId> {
+        let mut nodes = Vec::with_capacity(v.children.len());
+        for (name, e) in &v.children {
+            let pnode = parent.and_then(|t| t.get(name));
+            match e {
+                Entry::Real(path) => {
+                    if let Some(n) = self.entry(path, pnode)? {
+                        nodes.push(n);
+                    }
+                }
+                Entry::Virtual(sub) => {
+                    let md = std::fs::symlink_metadata(&sub.path)
+                        .map_err(|e| Error::io(format!("reading {}", sub.path.display()), e))?;
+                    let (mut node, warns) = fsmeta::capture(&sub.path, &md, &mut self.names)?;
+                    warns.into_iter().for_each(|w| self.warn(w));
+                    let ptree = self.parent_subtree(pnode);
+                    node.subtree = Some(self.virtual_dir(sub, ptree.as_ref())?);
+                    self.summary.dirs += 1;
+                    nodes.push(node);
+                }
+            }
+        }
+        self.save_tree(nodes)
+    }
+
+    fn save_tree(&mut self, nodes: Vec<Node>) -> Result<BlobId> {
+        let tree = Tree { nodes };
+        let bytes = tree.encode();
+        let id = self.keys.blob_id(&bytes);
+        if !self.index.contains(&id) && self.seen.insert(id) {
+            self.send(BlobType::Tree, id, Bytes::from(bytes))?;
+        }
+        Ok(id)
+    }
+
+    fn send(&mut self, ty: BlobType, id: BlobId, data: Bytes) -> Result<()> {
+        self.jobs.send(Job { ty, id, data }).map_err(|_| {
+            Error::new(ErrorKind::Cancelled, "backup stopped: the storage side failed")
+        })
+    }
+
+    fn dir(&mut self, path: &Path, parent: Option<&Tree>) -> Result<BlobId> {
+        let mut entries = Vec::new();
+        match std::fs::read_dir(path) {
+            Ok(rd) => {
+                for e in rd {
+                    match e {
+                        Ok(e) => entries.push(e.file_name()),
+                        Err(e) => {
+                            self.summary.errors += 1;
+                            self.warn(format!("cannot list {}: {e}", path.display()));
+                        }
+                    }
+                }
+            }
+            Err(e) => {
+                self.summary.errors += 1;
+                self.warn(format!("cannot list {} (stored empty): {e}", path.display()));
+            }
+        }
+        entries.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+        let mut nodes = Vec::with_capacity(entries.len());
+        for name in entries {
+            let child = path.join(&name);
+            let pnode = parent.and_then(|t| t.get(name.as_bytes()));
+            if let Some(n) = self.entry(&child, pnode)? {
+                nodes.push(n);
+            }
+        }
+        self.save_tree(nodes)
+    }
+
+    /// One entry; `None` when excluded or unreadable (reported).
+    fn entry(&mut self, path: &Path, parent: Option<&Node>) -> Result<Option<Node>> {
+        if self.patterns.matches(path) {
+            return Ok(None);
+        }
+        let md = match std::fs::symlink_metadata(path) {
+            Ok(m) => m,
+            Err(e) => {
+                self.summary.errors += 1;
+                self.warn(format!("skipped {}: {e}", path.display()));
+                return Ok(None);
+            }
+        };
+        let (mut node, warns) = match fsmeta::capture(path, &md, &mut self.names) {
+            Ok(x) => x,
+            Err(e) => {
+                self.summary.errors += 1;
+                self.warn(format!("skipped {}: {e}", path.display()));
+                return Ok(None);
+            }
+        };
+        warns.into_iter().for_each(|w| self.warn(w));
+        match node.kind() {
+            NodeKind::Dir => {
+                self.summary.dirs += 1;
+                let other_fs = self.devices.as_ref().is_some_and(|d| !d.contains(&md.dev()));
+                node.subtree = Some(if other_fs {
+                    self.save_tree(Vec::new())?
+                } else {
+                    let ptree = self.parent_subtree(parent);
+                    self.dir(path, ptree.as_ref())?
+                });
+            }
+            NodeKind::File => {
+                if !self.file(path, &mut node, parent)? {
+                    return Ok(None);
+                }
+                self.progress.files(1);
+            }
+            _ => self.summary.others += 1,
+        }
+        Ok(Some(node))
+    }
+
+    /// Fill `node.content`; false when the file could not be read (reported, skipped).
+    fn file(&mut self, path: &Path, node: &mut Node, parent: Option<&Node>) -> Result<bool> {
+        self.summary.bytes_total += node.size;
+        let link_key = (node.dev, node.inode);
+        if node.nlink > 1 {
+            if let Some(content) = self.hardlinks.get(&link_key) {
+                node.content = content.clone();
+                self.summary.files_unchanged += 1;
+                self.progress.bytes(node.size);
+                return Ok(true);
+            }
+        }
+        if let Some(p) = parent.filter(|p| p.kind() == NodeKind::File) {
+            if fsmeta::unchanged(p, node) && p.content.iter().all(|id| self.index.contains(id)) {
+                node.content = p.content.clone();
+                self.summary.files_unchanged += 1;
+                self.progress.bytes(node.size);
+                if node.nlink > 1 {
+                    self.hardlinks.insert(link_key, node.content.clone());
+                }
+                return Ok(true);
+            }
+        }
+        let f = match open_noatime(path) {
+            Ok(f) => f,
+            Err(e) => {
+                self.summary.errors += 1;
+                self.warn(format!("skipped {}: {e}", path.display()));
+                return Ok(false);
+            }
+        };
+        let mut content = Vec::with_capacity((node.size / u64::from(self.chunker.params().avg)) as usize + 1);
+        let mut read = 0u64;
+        for chunk in ChunkReader::new(&self.chunker, f) {
+            let chunk = match chunk {
+                Ok(c) => c,
+                Err(e) => {
+                    self.summary.errors += 1;
+                    self.warn(format!("skipped {} (read failed after {read} bytes): {e}", path.display()));
+                    return Ok(false);
+                }
+            };
+            let id = self.keys.blob_id(&chunk);
+            read += chunk.len() as u64;
+            self.progress.bytes(chunk.len() as u64);
+            if !self.index.contains(&id) && self.seen.insert(id) {
+                self.summary.bytes_added += chunk.len() as u64;
+                self.send(BlobType::Data, id, chunk)?;
+            }
+            content.push(id);
+        }
+        self.summary.bytes_read += read;
+        match std::fs::symlink_metadata(path) {
+            Ok(m)
+                if m.len() == node.size
+                    && m.mtime() == node.mtime.secs
+                    && m.mtime_nsec() as u32 == node.mtime.nanos
+                    && read == node.size => {}
+            _ => self.warn(format!(
+                "{} changed while it was read; the stored copy ({read} bytes) may mix old and new content",
+                path.display()
+            )),
+        }
+        node.size = read;
+        node.content = content;
+        if parent.is_some() {
+            self.summary.files_changed += 1;
+        } else {
+            self.summary.files_new += 1;
+        }
+        if node.nlink > 1 {
+            self.hardlinks.insert(link_key, node.content.clone());
+        }
+        Ok(true)
+    }
+}
+
+fn open_noatime(path: &Path) -> std::io::Result<File> {
+    match OpenOptions::new().read(true).custom_flags(libc::O_NOATIME).open(path) {
+        Err(e) if e.raw_os_error() == Some(libc::EPERM) => File::open(path),
+        r => r,
+    }
+}
+
+/// Count files and bytes for progress totals (metadata only).
+fn scan_totals(paths: &[PathBuf], patterns: &Patterns, one_fs: bool, progress: &dyn Progress) {
+    let devices: Option<HashSet<u64>> = one_fs.then(|| {
+        paths
+            .iter()
+            .filter_map(|p| std::fs::symlink_metadata(p).ok().map(|m| m.dev()))
+            .collect()
+    });
+    let (mut files, mut bytes) = (0u64, 0u64);
+    let mut stack: Vec<PathBuf> = paths.to_vec();
+    while let Some(p) = stack.pop() {
+        if patterns.matches(&p) {
+            continue;
+        }
+        let Ok(md) = std::fs::symlink_metadata(&p) else { continue };
+        if md.is_file() {
+            files += 1;
+            bytes += md.len();
+        } else if md.is_dir() && devices.as_ref().is_none_or(|d| d.contains(&md.dev())) {
+            if let Ok(rd) = std::fs::read_dir(&p) {
+                stack.extend(rd.flatten().map(|e| e.path()));
+            }
+        }
+        if files % 4096 == 0 {
+            progress.totals(files, bytes);
+        }
+    }
+    progress.totals(files, bytes);
+}

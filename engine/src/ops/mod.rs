@@ -1,0 +1,8 @@
+//! Repository operations. Each is an async function over an [`crate::IndexedRepository`] that
+//! runs its CPU work on threads.
+
+pub mod backup;
+pub mod exclude;
+pub(crate) mod fetch;
+pub mod ls;
+pub mod restore;

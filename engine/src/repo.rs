@@ -1,0 +1,423 @@
+//! Opening, creating and reading a repository.
+//!
+//! Typestate: [`Repository`] is an opened repository (keys and config); [`IndexedRepository`]
+//! additionally holds the loaded blob index and is what backup and restore need, so no
+//! operation can run against an index that was not loaded.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::stream::{self, StreamExt, TryStreamExt};
+
+use crate::backend::{create_content_addressed, DynBackend, FileKind};
+use crate::blob::{open_blob, BlobType};
+use crate::chunker::{Chunker, ChunkerParams};
+use crate::config::{Config, DEFAULT_PACK_SIZE, DEFAULT_ZSTD_LEVEL, REPO_VERSION};
+use crate::crypto::{self, KdfParams, KeyInfo, KeySet, Sealer};
+use crate::error::{Error, ErrorKind, Result};
+use crate::format::sealed::{self, CONFIG_MAGIC, INDEX_MAGIC, SNAPSHOT_MAGIC};
+use crate::id::{BlobId, FileId};
+use crate::index::{Index, IndexFile};
+use crate::pack::{self, TRAILER_LEN};
+use crate::snapshot::{Snapshot, SnapshotEntry};
+use crate::tree::Tree;
+
+/// Parameters chosen at `init`.
+#[derive(Debug, Clone)]
+pub struct InitOptions {
+    /// Chunker sizes.
+    pub chunker: ChunkerParams,
+    /// Pack target size.
+    pub pack_size: u32,
+    /// zstd level.
+    pub zstd_level: i32,
+    /// Argon2id parameters of the first key.
+    pub kdf: KdfParams,
+}
+
+impl Default for InitOptions {
+    fn default() -> Self {
+        InitOptions {
+            chunker: ChunkerParams::DEFAULT,
+            pack_size: DEFAULT_PACK_SIZE,
+            zstd_level: DEFAULT_ZSTD_LEVEL,
+            kdf: KdfParams::DEFAULT,
+        }
+    }
+}
+
+/// An opened repository: backend, keys and config.
+#[derive(Debug, Clone)]
+pub struct Repository {
+    backend: DynBackend,
+    keys: Arc<KeySet>,
+    sealer: Sealer,
+    config: Config,
+    key_id: String,
+}
+
+/// Concurrency for reading many small files (index, snapshots, pack headers).
+const LIST_CONCURRENCY: usize = 8;
+
+fn key_info() -> KeyInfo {
+    KeyInfo {
+        host: gethostname::gethostname().to_string_lossy().into_owned(),
+        user: std::env::var("USER").unwrap_or_default(),
+        created: chrono::Utc::now().timestamp(),
+    }
+}
+
+impl Repository {
+    /// Create a new repository at an empty location, protected by `password`.
+    pub async fn init(backend: DynBackend, password: &[u8], opts: InitOptions) -> Result<Repository> {
+        if password.is_empty() {
+            return Err(Error::invalid("an empty password is not allowed"));
+        }
+        let mut rid = [0u8; 16];
+        crypto::random_bytes(&mut rid)?;
+        let config = Config {
+            version: REPO_VERSION,
+            id: hex::encode(rid),
+            chunk_min: opts.chunker.min,
+            chunk_avg: opts.chunker.avg,
+            chunk_max: opts.chunker.max,
+            pack_size: opts.pack_size,
+            zstd_level: opts.zstd_level,
+            created: chrono::Local::now().to_rfc3339(),
+        };
+        config.validate()?;
+        opts.kdf.validate()?;
+        backend.create_layout().await?;
+        let keys = KeySet::generate()?;
+        let kf = crypto::wrap_keys(&keys, password, opts.kdf, &key_info())?;
+        let key_id = FileId::of(&kf).to_hex();
+        backend.create(FileKind::Key, &key_id, Bytes::from(kf)).await?;
+        let sealer = keys.sealer();
+        let cfg = sealed::seal_file(&sealer, CONFIG_MAGIC, &config.encode(), 0)?;
+        backend.create(FileKind::Config, "config", Bytes::from(cfg)).await?;
+        Ok(Repository {
+            backend,
+            keys: Arc::new(keys),
+            sealer,
+            config,
+            key_id,
+        })
+    }
+
+    /// Open an existing repository with `password`.
+    pub async fn open(backend: DynBackend, password: &[u8]) -> Result<Repository> {
+        let cfg_bytes = match backend.read(FileKind::Config, "config").await {
+            Ok(b) => b,
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                return Err(Error::not_found(format!(
+                    "there is no hvelv repository at {} (create one with `hvelv init`)",
+                    backend.location()
+                )))
+            }
+            Err(e) => return Err(e),
+        };
+        let key_names = backend.list(FileKind::Key).await?;
+        if key_names.is_empty() {
+            return Err(Error::corrupt(format!(
+                "the repository at {} has no key files",
+                backend.location()
+            )));
+        }
+        let mut last_err = None;
+        for (name, _) in &key_names {
+            let kf = backend.read(FileKind::Key, name).await?;
+            let pw = password.to_vec();
+            let res = tokio::task::spawn_blocking(move || crypto::unwrap_keys(&kf, &pw))
+                .await
+                .map_err(|e| Error::new(ErrorKind::Io, format!("key task failed: {e}")))?;
+            match res {
+                Ok((keys, _info)) => {
+                    let sealer = keys.sealer();
+                    let payload = sealed::open_file(&sealer, CONFIG_MAGIC, &cfg_bytes, "config")?;
+                    let config = Config::decode(&payload)?;
+                    return Ok(Repository {
+                        backend,
+                        keys: Arc::new(keys),
+                        sealer,
+                        config,
+                        key_id: name.clone(),
+                    });
+                }
+                Err(e) if e.kind() == ErrorKind::WrongPassword => last_err = Some(e),
+                Err(e) => {
+                    tracing::warn!("key file {name} is unusable: {e}");
+                    last_err.get_or_insert(e);
+                }
+            }
+        }
+        let _ = last_err;
+        Err(Error::new(
+            ErrorKind::WrongPassword,
+            format!(
+                "wrong password: none of the {} key file(s) in {} opens with the given password",
+                key_names.len(),
+                backend.location()
+            ),
+        ))
+    }
+
+    /// Add a key file for another password; returns its id.
+    pub async fn add_key(&self, password: &[u8], kdf: KdfParams) -> Result<FileId> {
+        if password.is_empty() {
+            return Err(Error::invalid("an empty password is not allowed"));
+        }
+        let kf = crypto::wrap_keys(&self.keys, password, kdf, &key_info())?;
+        let id = FileId::of(&kf);
+        self.backend.create(FileKind::Key, &id.to_hex(), Bytes::from(kf)).await?;
+        Ok(id)
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> &DynBackend {
+        &self.backend
+    }
+    /// The keys.
+    pub fn keys(&self) -> &Arc<KeySet> {
+        &self.keys
+    }
+    /// A cipher context for files and blobs.
+    pub fn sealer(&self) -> &Sealer {
+        &self.sealer
+    }
+    /// The config.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+    /// Id of the key file that opened the repository.
+    pub fn key_id(&self) -> &str {
+        &self.key_id
+    }
+    /// The repository's chunker.
+    pub fn chunker(&self) -> Result<Chunker> {
+        Chunker::new(self.config.chunker_params(), &self.keys.chunker)
+    }
+
+    /// Read and decode a sealed file.
+    async fn read_sealed(&self, kind: FileKind, magic: &'static [u8; 8], name: &str) -> Result<Vec<u8>> {
+        let bytes = self.backend.read(kind, name).await?;
+        if FileId::of(&bytes).to_hex() != name {
+            return Err(Error::corrupt(format!(
+                "{kind} file {name} does not match its name (damaged)"
+            )));
+        }
+        let sealer = self.sealer.clone();
+        let what = format!("{kind} file {}", &name[..8.min(name.len())]);
+        tokio::task::spawn_blocking(move || sealed::open_file(&sealer, magic, &bytes, &what))
+            .await
+            .map_err(|e| Error::new(ErrorKind::Io, format!("decode task failed: {e}")))?
+    }
+
+    async fn write_sealed(&self, kind: FileKind, magic: &'static [u8; 8], payload: Vec<u8>) -> Result<FileId> {
+        let sealer = self.sealer.clone();
+        let level = self.config.zstd_level.max(1);
+        let bytes = tokio::task::spawn_blocking(move || sealed::seal_file(&sealer, magic, &payload, level))
+            .await
+            .map_err(|e| Error::new(ErrorKind::Io, format!("encode task failed: {e}")))??;
+        let id = FileId::of(&bytes);
+        create_content_addressed(&*self.backend, kind, &id.to_hex(), Bytes::from(bytes)).await?;
+        Ok(id)
+    }
+
+    /// Store an index file.
+    pub async fn save_index(&self, file: &IndexFile) -> Result<FileId> {
+        self.write_sealed(FileKind::Index, INDEX_MAGIC, file.encode()).await
+    }
+
+    /// Store a snapshot; written last, after its packs and index.
+    pub async fn save_snapshot(&self, snap: &Snapshot) -> Result<FileId> {
+        self.write_sealed(FileKind::Snapshot, SNAPSHOT_MAGIC, snap.encode()).await
+    }
+
+    /// All snapshots, oldest first. Unreadable snapshot files are errors.
+    pub async fn snapshots(&self) -> Result<Vec<SnapshotEntry>> {
+        let names = self.backend.list(FileKind::Snapshot).await?;
+        let mut out: Vec<SnapshotEntry> = stream::iter(names)
+            .map(|(name, _)| async move {
+                let payload = self.read_sealed(FileKind::Snapshot, SNAPSHOT_MAGIC, &name).await?;
+                let snapshot = Snapshot::decode(&payload)
+                    .map_err(|e| e.context(format!("snapshot {}", &name[..8])))?;
+                Ok::<_, Error>(SnapshotEntry {
+                    id: FileId::from_hex(&name)?,
+                    snapshot,
+                })
+            })
+            .buffer_unordered(LIST_CONCURRENCY)
+            .try_collect()
+            .await?;
+        out.sort_by(|a, b| {
+            (a.snapshot.datetime(), a.id).cmp(&(b.snapshot.datetime(), b.id))
+        });
+        Ok(out)
+    }
+
+    /// Find a snapshot by `latest`, a full id, or a unique id prefix (at least 4 characters).
+    /// `host` restricts `latest` to one host.
+    pub async fn find_snapshot(&self, spec: &str, host: Option<&str>) -> Result<SnapshotEntry> {
+        let all = self.snapshots().await?;
+        if spec == "latest" {
+            return all
+                .into_iter()
+                .rev()
+                .find(|s| host.is_none_or(|h| s.snapshot.host == h))
+                .ok_or_else(|| Error::not_found("the repository has no snapshots yet"));
+        }
+        if spec.len() < 4 || !spec.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(Error::invalid(format!(
+                "{spec:?} is not a snapshot id: give `latest` or at least 4 hex characters of an id from `hvelv snapshots`"
+            )));
+        }
+        let spec = spec.to_ascii_lowercase();
+        let mut matches = all.into_iter().filter(|s| s.id.to_hex().starts_with(&spec));
+        match (matches.next(), matches.next()) {
+            (Some(s), None) => Ok(s),
+            (None, _) => Err(Error::not_found(format!("no snapshot with id {spec}"))),
+            (Some(_), Some(_)) => Err(Error::invalid(format!(
+                "snapshot id prefix {spec} is ambiguous; give more characters"
+            ))),
+        }
+    }
+
+    /// Load every index file (typestate step to [`IndexedRepository`]).
+    pub async fn load_index(self) -> Result<IndexedRepository> {
+        let names = self.backend.list(FileKind::Index).await?;
+        let files: Vec<IndexFile> = stream::iter(names)
+            .map(|(name, _)| {
+                let this = &self;
+                async move {
+                    let payload = this.read_sealed(FileKind::Index, INDEX_MAGIC, &name).await?;
+                    IndexFile::decode(&payload).map_err(|e| e.context(format!("index file {}", &name[..8])))
+                }
+            })
+            .buffer_unordered(LIST_CONCURRENCY)
+            .try_collect()
+            .await?;
+        let mut index = Index::new();
+        for f in &files {
+            index.merge(f);
+        }
+        Ok(IndexedRepository {
+            repo: self,
+            index: Arc::new(index),
+        })
+    }
+}
+
+/// A repository with its index loaded.
+#[derive(Debug, Clone)]
+pub struct IndexedRepository {
+    repo: Repository,
+    index: Arc<Index>,
+}
+
+impl std::ops::Deref for IndexedRepository {
+    type Target = Repository;
+    fn deref(&self) -> &Repository {
+        &self.repo
+    }
+}
+
+/// Result of [`IndexedRepository::recover_unindexed_packs`].
+#[derive(Debug, Default, Clone)]
+pub struct Recovery {
+    /// Packs found without an index entry and indexed now.
+    pub packs_recovered: usize,
+    /// Packs that could not be read (left alone; `hvelv check` reports them).
+    pub packs_unreadable: Vec<String>,
+}
+
+impl IndexedRepository {
+    /// The loaded index.
+    pub fn index(&self) -> &Arc<Index> {
+        &self.index
+    }
+
+    /// Replace the in-memory index (after a backup added packs).
+    pub fn set_index(&mut self, index: Index) {
+        self.index = Arc::new(index);
+    }
+
+    /// Read, verify and decrypt one blob.
+    pub async fn read_blob(&self, ty: BlobType, id: &BlobId) -> Result<Vec<u8>> {
+        let loc = self.index.get(id).ok_or_else(|| {
+            Error::not_found(format!("{} blob {} is not in the index", ty.as_str(), id.short()))
+        })?;
+        let pack = self.index.pack_id(loc.pack);
+        let sealed = self
+            .backend()
+            .read_range(FileKind::Pack, &pack.to_hex(), u64::from(loc.offset), u64::from(loc.length))
+            .await
+            .map_err(|e| e.context(format!("pack {}", pack.short())))?;
+        let keys = self.keys().clone();
+        let sealer = self.sealer().clone();
+        let id = *id;
+        tokio::task::spawn_blocking(move || open_blob(&keys, &sealer, ty, &id, &sealed))
+            .await
+            .map_err(|e| Error::new(ErrorKind::Io, format!("decode task failed: {e}")))?
+            .map_err(|e| e.context(format!("pack {}", pack.short())))
+    }
+
+    /// Read a tree blob.
+    pub async fn read_tree(&self, id: &BlobId) -> Result<Tree> {
+        let b = self.read_blob(BlobType::Tree, id).await?;
+        Tree::decode(&b).map_err(|e| e.context(format!("tree {}", id.short())))
+    }
+
+    /// Index packs that exist but no index file lists (left by an interrupted backup), so the
+    /// next backup reuses their blobs. Writes one index file for them.
+    pub async fn recover_unindexed_packs(&mut self) -> Result<Recovery> {
+        let packs = self.backend().list(FileKind::Pack).await?;
+        let missing: Vec<(String, u64)> = packs
+            .into_iter()
+            .filter(|(n, _)| FileId::from_hex(n).map(|id| !self.index.has_pack(&id)).unwrap_or(false))
+            .collect();
+        let mut rec = Recovery::default();
+        if missing.is_empty() {
+            return Ok(rec);
+        }
+        let this = &*self;
+        let results: Vec<(String, Result<Vec<pack::PackEntry>>)> = stream::iter(missing)
+            .map(|(name, size)| async move {
+                let r = this.read_pack_header(&name, size).await;
+                (name, r)
+            })
+            .buffer_unordered(LIST_CONCURRENCY)
+            .collect()
+            .await;
+        let mut file = IndexFile::default();
+        for (name, r) in results {
+            match r {
+                Ok(entries) => file.packs.push((FileId::from_hex(&name)?, entries)),
+                Err(e) => {
+                    tracing::warn!("pack {name} without index entry is unreadable: {e}");
+                    rec.packs_unreadable.push(name);
+                }
+            }
+        }
+        if !file.packs.is_empty() {
+            rec.packs_recovered = file.packs.len();
+            self.save_index(&file).await?;
+            let mut idx = (*self.index).clone();
+            idx.merge(&file);
+            self.index = Arc::new(idx);
+        }
+        Ok(rec)
+    }
+
+    /// Read and authenticate a pack's header using only its tail.
+    pub async fn read_pack_header(&self, name: &str, size: u64) -> Result<Vec<pack::PackEntry>> {
+        if size < TRAILER_LEN as u64 {
+            return Err(Error::corrupt(format!("pack {name} is truncated ({size} bytes)")));
+        }
+        let be = self.backend();
+        let t = be.read_range(FileKind::Pack, name, size - TRAILER_LEN as u64, TRAILER_LEN as u64).await?;
+        let hl = u64::from(pack::parse_trailer(&t, size)?);
+        let hstart = size - TRAILER_LEN as u64 - hl;
+        let h = be.read_range(FileKind::Pack, name, hstart, hl).await?;
+        pack::parse_header(self.sealer(), &h, hstart).map_err(|e| e.context(format!("pack {name}")))
+    }
+}

@@ -1,0 +1,92 @@
+//! Snapshots: one backup run's metadata, stored as a sealed JSON document.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::id::{BlobId, FileId};
+
+/// What a backup did, recorded in its snapshot.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Files seen for the first time (no parent entry).
+    pub files_new: u64,
+    /// Files whose content was read again because they changed.
+    pub files_changed: u64,
+    /// Files taken over from the parent snapshot without reading.
+    pub files_unchanged: u64,
+    /// Directories.
+    pub dirs: u64,
+    /// Other entries (symlinks, devices, fifos, sockets).
+    pub others: u64,
+    /// Entries that could not be read and were skipped.
+    pub errors: u64,
+    /// Total size of the files in the snapshot.
+    pub bytes_total: u64,
+    /// Bytes read from the source.
+    pub bytes_read: u64,
+    /// Plaintext bytes of new blobs (after dedup).
+    pub bytes_added: u64,
+    /// Bytes of new blobs as stored (after dedup, compression and encryption).
+    pub bytes_stored: u64,
+    /// New blobs stored.
+    pub blobs_added: u64,
+    /// Packs written.
+    pub packs_written: u64,
+    /// Start of the backup (RFC 3339).
+    pub started: String,
+    /// Duration in seconds.
+    pub seconds: f64,
+}
+
+/// A snapshot document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// Snapshot time (RFC 3339 with offset).
+    pub time: String,
+    /// Host name.
+    pub host: String,
+    /// User who ran the backup.
+    pub user: String,
+    /// The backed-up paths, absolute.
+    pub paths: Vec<String>,
+    /// Tags.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Root tree blob (its entries mirror the absolute paths).
+    pub tree: String,
+    /// Parent snapshot used for change detection, if any.
+    #[serde(default)]
+    pub parent: Option<String>,
+    /// Summary of the run.
+    pub summary: Summary,
+    /// Program and version that wrote it.
+    pub program: String,
+}
+
+impl Snapshot {
+    /// The root tree id.
+    pub fn tree_id(&self) -> Result<BlobId> {
+        BlobId::from_hex(&self.tree).map_err(|_| Error::corrupt("snapshot has a malformed tree id"))
+    }
+    /// Encode as JSON.
+    pub fn encode(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("snapshot serializes")
+    }
+    /// Decode from JSON.
+    pub fn decode(b: &[u8]) -> Result<Self> {
+        serde_json::from_slice(b).map_err(|e| Error::corrupt(format!("snapshot document: {e}")))
+    }
+    /// Parsed time, for sorting and grouping.
+    pub fn datetime(&self) -> Option<chrono::DateTime<chrono::FixedOffset>> {
+        chrono::DateTime::parse_from_rfc3339(&self.time).ok()
+    }
+}
+
+/// A snapshot with the id of the file that stores it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SnapshotEntry {
+    /// File id (the snapshot's id).
+    pub id: FileId,
+    /// The document.
+    pub snapshot: Snapshot,
+}
