@@ -1,0 +1,43 @@
+//! `hvelv init`
+
+use anyhow::{Context, Result};
+use hvelv_engine::chunker::ChunkerParams;
+use hvelv_engine::crypto::KdfParams;
+use hvelv_engine::{InitOptions, Repository};
+
+use crate::args::{Global, InitArgs};
+
+fn u32_of(v: u64, what: &str) -> Result<u32> {
+    u32::try_from(v).with_context(|| format!("{what} {v} is too large"))
+}
+
+pub async fn run(g: &Global, a: InitArgs) -> Result<i32> {
+    let be = super::backend(g)?;
+    let opts = InitOptions {
+        chunker: ChunkerParams {
+            min: u32_of(a.chunk_min, "--chunk-min")?,
+            avg: u32_of(a.chunk_avg, "--chunk-avg")?,
+            max: u32_of(a.chunk_max, "--chunk-max")?,
+        },
+        pack_size: u32_of(a.pack_size, "--pack-size")?,
+        zstd_level: a.compression,
+        kdf: KdfParams {
+            m_cost: a.kdf_memory.saturating_mul(1024),
+            t_cost: a.kdf_passes,
+            p_cost: 1,
+        },
+    };
+    let pw = crate::password::new(g)?;
+    let repo = Repository::init(be.clone(), &pw, opts).await?;
+    if g.json {
+        super::print_json(&serde_json::json!({
+            "repository": be.location(),
+            "id": repo.config().id,
+            "config": repo.config(),
+        }))?;
+    } else if !g.quiet {
+        println!("created hvelv repository {} at {}", &repo.config().id[..8], be.location());
+        println!("Keep the password safe: without it the data cannot be recovered.");
+    }
+    Ok(crate::exit::OK)
+}

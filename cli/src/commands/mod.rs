@@ -1,0 +1,79 @@
+//! One module per subcommand; `run` dispatches.
+
+mod backup;
+mod init;
+mod key;
+mod ls;
+mod restore;
+mod snapshots;
+
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use hvelv_engine::backend::{DynBackend, LocalBackend};
+use hvelv_engine::{IndexedRepository, Repository};
+
+use crate::args::{Cli, Command, Global};
+
+/// Run the parsed command; returns the exit code.
+pub async fn run(cli: Cli) -> Result<i32> {
+    let g = cli.global;
+    match cli.command {
+        Command::Init(a) => init::run(&g, a).await,
+        Command::Backup(a) => backup::run(&g, a).await,
+        Command::Snapshots(a) => snapshots::run(&g, a).await,
+        Command::Ls(a) => ls::run(&g, a).await,
+        Command::Restore(a) => restore::run(&g, a).await,
+        Command::Key(k) => key::run(&g, k).await,
+    }
+}
+
+/// The backend for `-r/--repo` / `HVELV_REPOSITORY`.
+pub fn backend(g: &Global) -> Result<DynBackend> {
+    let Some(loc) = g.repo.as_deref().filter(|s| !s.is_empty()) else {
+        anyhow::bail!(
+            "no repository given: use -r/--repo PATH or set HVELV_REPOSITORY (create one with `hvelv init -r PATH`)"
+        );
+    };
+    if loc.contains("://") || loc.starts_with("s3:") {
+        anyhow::bail!(
+            "repository location {loc:?}: only local and SAN directories are supported by this build"
+        );
+    }
+    Ok(Arc::new(LocalBackend::new(loc)))
+}
+
+/// Open the repository (asks for the password).
+pub async fn open(g: &Global) -> Result<Repository> {
+    let be = backend(g)?;
+    let pw = crate::password::get(g)?;
+    Repository::open(be, &pw).await.map_err(anyhow::Error::from)
+}
+
+/// Open the repository and load its index.
+pub async fn open_indexed(g: &Global) -> Result<IndexedRepository> {
+    let repo = open(g).await?;
+    repo.load_index().await.context("loading the index")
+}
+
+/// Print JSON to stdout.
+pub fn print_json(v: &impl serde::Serialize) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(v)?);
+    Ok(())
+}
+
+/// Human-readable size.
+pub fn human(bytes: u64) -> String {
+    const U: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = bytes as f64;
+    let mut i = 0;
+    while v >= 1024.0 && i + 1 < U.len() {
+        v /= 1024.0;
+        i += 1;
+    }
+    if i == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{v:.1} {}", U[i])
+    }
+}

@@ -1,0 +1,30 @@
+//! Exit codes (documented in README.md) and error reporting.
+
+use hvelv_engine::ErrorKind;
+
+/// Success.
+pub const OK: i32 = 0;
+/// Fatal error: nothing or not everything was done.
+pub const FATAL: i32 = 1;
+/// The operation finished but some files could not be read (backup) or restored (restore).
+pub const PARTIAL: i32 = 3;
+/// No repository at the given location.
+pub const NO_REPOSITORY: i32 = 10;
+/// Wrong password.
+pub const WRONG_PASSWORD: i32 = 12;
+/// Repository data is damaged or was tampered with.
+pub const CORRUPT: i32 = 13;
+
+/// Print an error chain and choose the exit code from the engine error kind, if any.
+pub fn report(e: &anyhow::Error) -> i32 {
+    eprintln!("error: {e}");
+    for cause in e.chain().skip(1) {
+        eprintln!("  caused by: {cause}");
+    }
+    match e.downcast_ref::<hvelv_engine::Error>().map(|e| e.kind()) {
+        Some(ErrorKind::NotFound) if e.to_string().contains("no hvelv repository") => NO_REPOSITORY,
+        Some(ErrorKind::WrongPassword) => WRONG_PASSWORD,
+        Some(ErrorKind::Corrupt) => CORRUPT,
+        _ => FATAL,
+    }
+}

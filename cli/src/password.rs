@@ -1,0 +1,74 @@
+//! Where the password comes from: --password-file / HVELV_PASSWORD_FILE, --password-command /
+//! HVELV_PASSWORD_COMMAND, HVELV_PASSWORD, or a prompt on a terminal.
+
+use std::io::IsTerminal;
+
+use anyhow::{bail, Context, Result};
+use zeroize::Zeroizing;
+
+use crate::args::Global;
+
+/// The password for an existing repository.
+pub fn get(g: &Global) -> Result<Zeroizing<Vec<u8>>> {
+    if let Some(f) = &g.password_file {
+        let text = Zeroizing::new(
+            std::fs::read(f).with_context(|| format!("cannot read password file {}", f.display()))?,
+        );
+        return first_line(&text, &format!("password file {}", f.display()));
+    }
+    if let Some(cmd) = &g.password_command {
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(cmd)
+            .stderr(std::process::Stdio::inherit())
+            .output()
+            .with_context(|| format!("cannot run password command {cmd:?}"))?;
+        if !out.status.success() {
+            bail!("password command {cmd:?} failed with {}", out.status);
+        }
+        let text = Zeroizing::new(out.stdout);
+        return first_line(&text, "password command output");
+    }
+    if let Ok(p) = std::env::var("HVELV_PASSWORD") {
+        if p.is_empty() {
+            bail!("HVELV_PASSWORD is set but empty");
+        }
+        return Ok(Zeroizing::new(p.into_bytes()));
+    }
+    if std::io::stdin().is_terminal() {
+        let p = rpassword::prompt_password("repository password: ").context("reading the password")?;
+        return Ok(Zeroizing::new(p.into_bytes()));
+    }
+    bail!(
+        "no password given: use --password-file, --password-command, or the environment \
+         variables HVELV_PASSWORD_FILE, HVELV_PASSWORD_COMMAND or HVELV_PASSWORD"
+    )
+}
+
+/// A new password (init, key add): from the same sources, or asked twice on a terminal.
+pub fn new(g: &Global) -> Result<Zeroizing<Vec<u8>>> {
+    if g.password_file.is_some() || g.password_command.is_some() || std::env::var_os("HVELV_PASSWORD").is_some() {
+        return get(g);
+    }
+    if !std::io::stdin().is_terminal() {
+        return get(g);
+    }
+    let a = Zeroizing::new(rpassword::prompt_password("new repository password: ")?);
+    let b = Zeroizing::new(rpassword::prompt_password("repeat the password: ")?);
+    if a != b {
+        bail!("the two passwords differ; nothing was changed");
+    }
+    if a.is_empty() {
+        bail!("an empty password is not allowed");
+    }
+    Ok(Zeroizing::new(a.as_bytes().to_vec()))
+}
+
+fn first_line(text: &[u8], what: &str) -> Result<Zeroizing<Vec<u8>>> {
+    let line = text.split(|&b| b == b'\n').next().unwrap_or(&[]);
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    if line.is_empty() {
+        bail!("{what} is empty");
+    }
+    Ok(Zeroizing::new(line.to_vec()))
+}
