@@ -1,0 +1,1 @@
+//! Arkade-equivalent validation of an extract folder (placeholder replaced below).

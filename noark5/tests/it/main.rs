@@ -1,0 +1,5 @@
+//! The integration tests of hvelv-noark5 (one binary; modules by area).
+
+mod addml_golden;
+mod build;
+mod util;
