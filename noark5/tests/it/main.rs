@@ -1,5 +1,6 @@
 //! The integration tests of hvelv-noark5 (one binary; modules by area).
 
 mod addml_golden;
+mod arkade;
 mod build;
 mod util;

@@ -1,0 +1,216 @@
+//! N5.01–N5.03: the files arkivuttrekk.xml lists exist, their checksums match, and each XML file
+//! validates against its listed schemas.
+
+use super::addml::{Addml, Documented};
+use super::sink::{Loc, Sink};
+use super::xsd;
+use super::{ValidateOptions, XsdMode};
+use crate::digest::sha256_file;
+use std::collections::HashSet;
+use std::path::Path;
+
+pub(crate) fn check(dir: &Path, addml: &Addml, opts: &ValidateOptions, sink: &mut Sink) {
+    sink.ran("N5.01");
+    sink.ran("N5.02");
+    let mut seen = HashSet::new();
+    for o in &addml.objects {
+        let Some(file) = &o.file else {
+            sink.error(
+                "N5.01",
+                Loc::file("arkivuttrekk.xml"),
+                format!("dataObject «{}» names no file", o.object_name),
+            );
+            continue;
+        };
+        check_file(dir, file, o.checksum.as_ref(), true, &mut seen, sink);
+        for s in &o.schemas {
+            check_file(
+                dir,
+                &s.name,
+                s.checksum.as_ref(),
+                s.checksum.is_some(),
+                &mut seen,
+                sink,
+            );
+        }
+    }
+    xsd_check(dir, addml, opts, sink);
+}
+
+fn check_file(
+    dir: &Path,
+    name: &str,
+    documented: Option<&Documented>,
+    checksum_required: bool,
+    seen: &mut HashSet<String>,
+    sink: &mut Sink,
+) {
+    let path = dir.join(name);
+    if !path.is_file() {
+        if seen.insert(format!("missing:{name}")) {
+            sink.error(
+                "N5.01",
+                Loc::file(name),
+                "listed in arkivuttrekk.xml but not found in the extract",
+            );
+        }
+        if checksum_required {
+            sink.error(
+                "N5.02",
+                Loc::file(name),
+                "file not found, checksum cannot be checked",
+            );
+        }
+        return;
+    }
+    sink.count(
+        "N5.01",
+        "files found",
+        u64::from(seen.insert(format!("found:{name}"))),
+    );
+    if !checksum_required {
+        return;
+    }
+    let Some(d) = documented else {
+        sink.error(
+            "N5.02",
+            Loc::file(name),
+            "no checksum documented in arkivuttrekk.xml",
+        );
+        return;
+    };
+    match d.algorithm.as_deref() {
+        Some("SHA-256") | Some("SHA256") => {}
+        Some(other) => {
+            sink.error(
+                "N5.02",
+                Loc::file(name),
+                format!("checksum algorithm «{other}» is not SHA-256"),
+            );
+            return;
+        }
+        None => {
+            sink.error("N5.02", Loc::file(name), "no checksum algorithm documented");
+            return;
+        }
+    }
+    let Some(expected) = d.value.as_deref() else {
+        sink.error("N5.02", Loc::file(name), "no checksum value documented");
+        return;
+    };
+    match sha256_file(&path) {
+        Ok((actual, _)) if actual.eq_ignore_ascii_case(expected) => {
+            sink.count("N5.02", "checksums correct", 1);
+        }
+        Ok((actual, _)) => sink.error(
+            "N5.02",
+            Loc::file(name),
+            format!("documented checksum {expected} does not match the actual {actual}"),
+        ),
+        Err(e) => sink.error("N5.02", Loc::file(name), format!("cannot be read: {e}")),
+    }
+}
+
+fn xsd_check(dir: &Path, addml: &Addml, opts: &ValidateOptions, sink: &mut Sink) {
+    if opts.xsd == XsdMode::Skip {
+        sink.warn(
+            "N5.03",
+            Loc::none(),
+            "XSD validation skipped on request (--skip-xsd); the extract is not schema-checked",
+        );
+        return;
+    }
+    if !xsd::xmllint_available() {
+        sink.error(
+            "N5.03",
+            Loc::none(),
+            "xmllint is not installed, so XSD validation cannot run; install it (Debian/Ubuntu: \
+             apt-get install libxml2-utils) or pass --skip-xsd to accept an unchecked result",
+        );
+        return;
+    }
+    sink.ran("N5.03");
+    let known_version = matches!(addml.version.as_deref(), Some("3.1" | "4.0" | "5.0"));
+    if !known_version {
+        sink.error(
+            "N5.03",
+            Loc::file("arkivuttrekk.xml"),
+            format!(
+                "Noark 5 version «{}» is not 3.1, 4.0 or 5.0; files without their own schema are \
+                 validated against the v5.0 set",
+                addml.version.as_deref().unwrap_or("(none)")
+            ),
+        );
+    }
+    // arkivuttrekk.xml itself against addml.xsd.
+    let mut units: Vec<(String, String)> = Vec::new();
+    units.push(("arkivuttrekk.xml".into(), "addml.xsd".into()));
+    for o in &addml.objects {
+        let Some(file) = &o.file else { continue };
+        let main = o
+            .schemas
+            .iter()
+            .find(|s| s.main)
+            .or_else(|| o.schemas.first())
+            .map(|s| s.name.clone())
+            .unwrap_or_else(|| format!("{}.xsd", file.trim_end_matches(".xml")));
+        if !o.schemas.iter().any(|s| s.name == main) {
+            sink.error(
+                "N5.03",
+                Loc::file("arkivuttrekk.xml"),
+                format!("schema file {main} for {file} is not documented in arkivuttrekk.xml"),
+            );
+        }
+        units.push((file.clone(), main));
+    }
+    for (xml, xsd_name) in units {
+        if !dir.join(&xml).is_file() {
+            continue;
+        }
+        let local = dir.join(&xsd_name);
+        let xsd_path = if local.is_file() {
+            local
+        } else {
+            match &opts.fallback_schemas {
+                Some(set) if set.join(&xsd_name).is_file() => {
+                    sink.error(
+                        "N5.03",
+                        Loc::file(&xml),
+                        format!(
+                            "schema {xsd_name} is not in the extract; validated against {} instead",
+                            set.join(&xsd_name).display()
+                        ),
+                    );
+                    set.join(&xsd_name)
+                }
+                _ => {
+                    sink.error(
+                        "N5.03",
+                        Loc::file(&xml),
+                        format!(
+                            "schema {xsd_name} is not in the extract and no schema set was given \
+                             (--schemas / HVELV_NOARK5_SCHEMAS), so {xml} cannot be validated"
+                        ),
+                    );
+                    continue;
+                }
+            }
+        };
+        let xsd_abs = std::fs::canonicalize(&xsd_path).unwrap_or(xsd_path);
+        match xsd::validate(dir, &xsd_abs, &xml) {
+            Ok(errs) => {
+                sink.count("N5.03", "files validated", 1);
+                let mut distinct = HashSet::new();
+                for e in errs {
+                    if distinct.len() >= 100 {
+                        break;
+                    }
+                    if distinct.insert((e.line, e.message.clone())) {
+                        sink.error_line("N5.03", &xml, e.line, e.message);
+                    }
+                }
+            }
+            Err(e) => sink.error("N5.03", Loc::file(&xml), e.to_string()),
+        }
+    }
+}
