@@ -176,6 +176,11 @@ impl ExtractBuilder {
         self.w()?.write_registrering(r)
     }
 
+    /// Whether `id` has been written to arkivstruktur.xml as a systemID.
+    pub fn contains_id(&self, id: &SystemId) -> bool {
+        self.writer.as_ref().is_some_and(|w| w.contains_id(id))
+    }
+
     /// Log a change. Its referanseArkivenhet must be a systemID written to arkivstruktur.xml by
     /// the time [`Self::finish`] runs.
     pub fn add_endring(&mut self, e: &Endring) -> Result<()> {
@@ -273,6 +278,14 @@ impl ExtractBuilder {
                     "refers to a systemID that is not in this extract's arkivstruktur.xml",
                 ));
             }
+        }
+        if self.endring_refs.is_empty() {
+            return Err(Error::invalid(
+                "endringslogg.xml",
+                "endring",
+                "no change was logged: endringslogg.xml is mandatory in an extract (krav 6.4.15) \
+                 and its schema needs at least one endring; supply the source system's change log",
+            ));
         }
         let (bw, counts) = writer.finish()?;
         let path = self.partial.join("arkivstruktur.xml");

@@ -1,1 +1,42 @@
-//! Sources (placeholder replaced below).
+//! Sources of an extract, each a documented input (docs/NOARK5.md) with an example in
+//! `fixtures/noark5/`:
+//! - [`existing`]: an extract produced by the case system (Noark 5 v3.1, v4.0 or v5.0), validated
+//!   and re-emitted unchanged;
+//! - [`jsonl`]: a case-system export as JSON Lines views (arkiv, klasser, saker, journalposter,
+//!   korrespondanseparter, dokumenter, endringer), merged in one streaming pass.
+
+pub mod existing;
+pub mod jsonl;
+
+use crate::error::{Error, Result};
+use crate::time::{parse_date, parse_datetime, Date, DateTime};
+
+/// Parse a date field of `record`.
+pub(crate) fn date(record: &str, field: &str, s: &str) -> Result<Date> {
+    parse_date(s).map_err(|e| match e {
+        Error::Invalid { message, .. } => Error::invalid(record, field, message),
+        other => other,
+    })
+}
+
+/// Parse a date-time field of `record`.
+pub(crate) fn datetime(record: &str, field: &str, s: &str) -> Result<DateTime> {
+    parse_datetime(s).map_err(|e| match e {
+        Error::Invalid { message, .. } => Error::invalid(record, field, message),
+        other => other,
+    })
+}
+
+/// Parse an optional date field.
+pub(crate) fn opt_date(record: &str, field: &str, s: &Option<String>) -> Result<Option<Date>> {
+    s.as_deref().map(|v| date(record, field, v)).transpose()
+}
+
+/// Parse an optional date-time field.
+pub(crate) fn opt_datetime(
+    record: &str,
+    field: &str,
+    s: &Option<String>,
+) -> Result<Option<DateTime>> {
+    s.as_deref().map(|v| datetime(record, field, v)).transpose()
+}

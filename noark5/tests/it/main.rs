@@ -3,4 +3,5 @@
 mod addml_golden;
 mod arkade;
 mod build;
+mod jsonl;
 mod util;

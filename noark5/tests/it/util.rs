@@ -40,3 +40,22 @@ pub fn xmllint(xsd: &Path, xml: &Path) -> (bool, String) {
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// The fixtures folder of this repository (`fixtures/noark5`).
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/noark5")
+}
+
+/// Copy a folder tree (for tests that alter a fixture).
+pub fn copy_tree(from: &Path, to: &Path) {
+    for e in walkdir::WalkDir::new(from) {
+        let e = e.unwrap();
+        let rel = e.path().strip_prefix(from).unwrap();
+        let t = to.join(rel);
+        if e.file_type().is_dir() {
+            std::fs::create_dir_all(&t).unwrap();
+        } else {
+            std::fs::copy(e.path(), &t).unwrap();
+        }
+    }
+}

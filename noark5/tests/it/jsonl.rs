@@ -1,0 +1,248 @@
+//! Source 2 (JSON Lines export): the fixture imports into an extract that validates with 0
+//! errors and with xmllint, its XML is pinned by golden files, unit/period selection keeps the
+//! full classification system, and malformed input is refused with record and field named.
+
+use crate::util::{copy_tree, fixtures, shared, xmllint, xmllint_available};
+use hvelv_noark5::schemas::SchemaSet;
+use hvelv_noark5::source::jsonl::{import, Selection};
+use hvelv_noark5::validate::{validate, ValidateOptions, XsdMode};
+use hvelv_noark5::ErrorKind;
+use std::path::{Path, PathBuf};
+
+fn opts() -> ValidateOptions {
+    ValidateOptions {
+        xsd: if xmllint_available() {
+            XsdMode::Xmllint
+        } else {
+            XsdMode::Skip
+        },
+        fallback_schemas: None,
+    }
+}
+
+fn build(src: &Path, out: PathBuf, sel: &Selection) -> hvelv_noark5::Result<PathBuf> {
+    let shared = shared().expect("checked by caller");
+    let schemas = SchemaSet::open(&shared.join("schemas")).unwrap();
+    import(src, out.clone(), schemas, sel).map(|_| out)
+}
+
+#[test]
+fn fixture_imports_into_a_valid_extract() {
+    let Some(shared) = shared() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = build(
+        &fixtures().join("jsonl-small"),
+        tmp.path().join("u"),
+        &Selection::default(),
+    )
+    .unwrap();
+    let r = validate(&out, &opts()).unwrap();
+    assert_eq!(r.error_count(), 0, "{}", r.to_text());
+    assert_eq!(r.rule("N5.26").unwrap().counts["dokumentobjekt"], 4);
+    assert_eq!(r.rule("N5.29").unwrap().counts["pdf"], 1);
+    let s = std::fs::read_to_string(out.join("arkivstruktur.xml")).unwrap();
+    assert!(
+        s.contains("<formatDetaljer>PDF/A-1b (fmt/354)</formatDetaljer>"),
+        "{s}"
+    );
+    if xmllint_available() {
+        for set in ["schemas", "schemas-v5.0-2019-arkade"] {
+            for stem in [
+                "arkivstruktur",
+                "endringslogg",
+                "loependeJournal",
+                "offentligJournal",
+            ] {
+                let (ok, err) = xmllint(
+                    &shared.join(set).join(format!("{stem}.xsd")),
+                    &out.join(format!("{stem}.xml")),
+                );
+                assert!(ok, "{set}: {stem}: {err}");
+            }
+        }
+    }
+}
+
+#[test]
+fn golden_xml_of_the_fixture() {
+    if shared().is_none() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let out = build(
+        &fixtures().join("jsonl-small"),
+        tmp.path().join("u"),
+        &Selection::default(),
+    )
+    .unwrap();
+    let golden = fixtures().join("golden/jsonl-small");
+    let update = std::env::var_os("HVELV_UPDATE_GOLDEN").is_some();
+    for name in [
+        "arkivstruktur.xml",
+        "loependeJournal.xml",
+        "offentligJournal.xml",
+        "endringslogg.xml",
+        "arkivuttrekk.xml",
+    ] {
+        let actual = std::fs::read_to_string(out.join(name)).unwrap();
+        let g = golden.join(name);
+        if update {
+            std::fs::create_dir_all(&golden).unwrap();
+            std::fs::write(&g, &actual).unwrap();
+            continue;
+        }
+        let expected = std::fs::read_to_string(&g)
+            .unwrap_or_else(|_| panic!("{} missing; run with HVELV_UPDATE_GOLDEN=1", g.display()));
+        assert_eq!(
+            actual, expected,
+            "{name} differs from its golden file (HVELV_UPDATE_GOLDEN=1 updates)"
+        );
+    }
+}
+
+#[test]
+fn unit_split_keeps_the_full_classification_system() {
+    if shared().is_none() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let sel = Selection {
+        unit: Some("Landbrukskontoret".into()),
+        ..Default::default()
+    };
+    let out = build(&fixtures().join("jsonl-small"), tmp.path().join("u"), &sel).unwrap();
+    let r = validate(&out, &opts()).unwrap();
+    assert_eq!(r.error_count(), 0, "{}", r.to_text());
+    let s = std::fs::read_to_string(out.join("arkivstruktur.xml")).unwrap();
+    assert_eq!(s.matches("<klasse>").count(), 5, "all classes stay");
+    assert_eq!(s.matches("<mappe ").count(), 1);
+    assert!(!s.contains("Storgata"));
+    let e = std::fs::read_to_string(out.join("endringslogg.xml")).unwrap();
+    assert_eq!(
+        e.matches("<endring>").count(),
+        1,
+        "the change of an excluded case is left out"
+    );
+}
+
+fn broken(edit: impl FnOnce(&Path)) -> (hvelv_noark5::Error, PathBuf, tempfile::TempDir) {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    copy_tree(&fixtures().join("jsonl-small"), &src);
+    edit(&src);
+    let out = tmp.path().join("u");
+    let err = build(&src, out.clone(), &Selection::default()).unwrap_err();
+    (err, out, tmp)
+}
+
+fn replace(file: &Path, from: &str, to: &str) {
+    let s = std::fs::read_to_string(file).unwrap();
+    assert!(s.contains(from), "{from}");
+    std::fs::write(file, s.replacen(from, to, 1)).unwrap();
+}
+
+fn assert_clean(out: &Path) {
+    assert!(!out.exists(), "no extract may be left");
+    let mut partial = out.as_os_str().to_owned();
+    partial.push(".partial");
+    assert!(
+        !Path::new(&partial).exists(),
+        "no partial folder may be left"
+    );
+}
+
+#[test]
+fn malformed_input_names_record_and_field() {
+    if shared().is_none() {
+        return;
+    }
+    // Missing mandatory field.
+    let (e, out, _t) = broken(|d| {
+        replace(
+            &d.join("saker.jsonl"),
+            "\"saksansvarlig\": \"Per Planlegger\", ",
+            "",
+        )
+    });
+    assert_eq!(e.kind(), ErrorKind::InvalidInput);
+    let m = e.to_string();
+    assert!(
+        m.contains("saker.jsonl line 2") && m.contains("saksansvarlig"),
+        "{m}"
+    );
+    assert_clean(&out);
+    // Bad date.
+    let (e, out, _t) = broken(|d| {
+        replace(
+            &d.join("journalposter.jsonl"),
+            "\"journaldato\": \"2023-01-20\"",
+            "\"journaldato\": \"20.01.2023\"",
+        )
+    });
+    let m = e.to_string();
+    assert!(
+        m.contains("journalposter.jsonl line 2")
+            && m.contains("`journaldato`")
+            && m.contains("20.01.2023"),
+        "{m}"
+    );
+    assert_clean(&out);
+    // Unknown code value.
+    let (e, out, _t) = broken(|d| {
+        replace(
+            &d.join("journalposter.jsonl"),
+            "\"Utgående dokument\"",
+            "\"U\"",
+        )
+    });
+    let m = e.to_string();
+    assert!(
+        m.contains("journalposter.jsonl line 2")
+            && m.contains("\"U\"")
+            && m.contains("Utgående dokument"),
+        "{m}"
+    );
+    assert_clean(&out);
+    // Duplicate id (the same case twice).
+    let (e, out, _t) = broken(|d| {
+        let p = d.join("saker.jsonl");
+        let s = std::fs::read_to_string(&p).unwrap();
+        let second = s
+            .lines()
+            .nth(1)
+            .unwrap()
+            .replace("\"sakssekvensnummer\": 2", "\"sakssekvensnummer\": 1");
+        std::fs::write(&p, format!("{}\n{}\n", s.lines().next().unwrap(), second)).unwrap();
+        std::fs::write(
+            d.join("journalposter.jsonl"),
+            std::fs::read_to_string(d.join("journalposter.jsonl"))
+                .unwrap()
+                .replace("\"sakssekvensnummer\": 2", "\"sakssekvensnummer\": 1"),
+        )
+        .unwrap();
+    });
+    let m = e.to_string();
+    assert!(
+        m.contains("duplicate systemID") && m.contains("saker.jsonl line 2"),
+        "{m}"
+    );
+    assert_clean(&out);
+    // Missing document file.
+    let (e, out, _t) = broken(|d| std::fs::remove_file(d.join("filer/vedtak.pdf")).unwrap());
+    let m = e.to_string();
+    assert!(
+        m.contains("dokumenter.jsonl line 2") && m.contains("`fil`") && m.contains("vedtak.pdf"),
+        "{m}"
+    );
+    assert_clean(&out);
+    // Out of order.
+    let (e, out, _t) = broken(|d| {
+        let p = d.join("saker.jsonl");
+        let s = std::fs::read_to_string(&p).unwrap();
+        let l: Vec<&str> = s.lines().collect();
+        std::fs::write(&p, format!("{}\n{}\n", l[1], l[0])).unwrap();
+    });
+    let m = e.to_string();
+    assert!(m.contains("must follow the order"), "{m}");
+    assert_clean(&out);
+}
