@@ -76,7 +76,7 @@ pub enum Error {
     },
     /// The XSD set is missing or incomplete.
     #[error(
-        "Noark 5 schema set not usable at {path}: {message}. Give the folder holding the official \
+        "Noark 5 schema set not usable: {message}. Give the folder holding the official \
          Noark 5 v5.0 XSDs (arkivstruktur.xsd, metadatakatalog.xsd, endringslogg.xsd, \
          loependeJournal.xsd, offentligJournal.xsd) and ADDML addml.xsd with --schemas or \
          HVELV_NOARK5_SCHEMAS. The official set is published by Arkivverket (the national archive) \

@@ -51,7 +51,7 @@ impl SchemaSet {
         if !dir.is_dir() {
             return Err(Error::Schemas {
                 path: dir.to_path_buf(),
-                message: "the folder does not exist".into(),
+                message: format!("{} does not exist", dir.display()),
             });
         }
         let missing: Vec<&str> = NOARK_XSDS
@@ -63,7 +63,7 @@ impl SchemaSet {
         if !missing.is_empty() {
             return Err(Error::Schemas {
                 path: dir.to_path_buf(),
-                message: format!("missing {}", missing.join(", ")),
+                message: format!("{} lacks {}", dir.display(), missing.join(", ")),
             });
         }
         for f in NOARK_XSDS {

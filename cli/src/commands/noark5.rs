@@ -1,0 +1,340 @@
+//! `hvelv noark5 …`: build Noark 5 v5.0 extracts and validate extracts the way Arkade 5 does.
+//!
+//! Exit codes: 0 success (for `validate`: no errors), 2 the extract has errors (findings were
+//! reported), 1 the command could not do its work (bad input, missing schemas, I/O).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+use hvelv_noark5::schemas::{SchemaSet, ENV_VAR};
+use hvelv_noark5::source::{existing, jsonl};
+use hvelv_noark5::validate::{validate, Report, ValidateOptions, XsdMode};
+
+/// Exit code when an extract has errors.
+pub const FINDINGS: i32 = 2;
+
+/// Noark 5 archive extracts (arkivuttrekk).
+#[derive(Debug, Args)]
+pub struct Noark5Args {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Noark5Command,
+}
+
+/// The `noark5` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Noark5Command {
+    /// Check an extract folder with Arkade 5's Noark 5 tests (N5.01–N5.64) and hvelv's own.
+    Validate(ValidateArgs),
+    /// Build a Noark 5 v5.0 extract from a source, then validate it.
+    Extract(ExtractArgs),
+    /// Identify the format of document files from their content (PDF/A from XMP, TIFF, …).
+    Identify(IdentifyArgs),
+}
+
+/// `hvelv noark5 validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The extract folder (holding arkivuttrekk.xml).
+    pub dir: PathBuf,
+    /// Print the report as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Official Noark 5 v5.0 schema folder, used for files whose schema the extract lacks
+    /// (reported as an error either way).
+    #[arg(long, env = ENV_VAR)]
+    pub schemas: Option<PathBuf>,
+    /// Do not run XSD validation (N5.03); the report says so. Without this flag a missing
+    /// xmllint is an error.
+    #[arg(long)]
+    pub skip_xsd: bool,
+}
+
+/// `hvelv noark5 extract`.
+#[derive(Debug, Args)]
+pub struct ExtractArgs {
+    /// A case-system export in the JSON Lines format of docs/NOARK5.md.
+    #[arg(
+        long,
+        conflicts_with = "from_extract",
+        required_unless_present = "from_extract"
+    )]
+    pub from_jsonl: Option<PathBuf>,
+    /// An existing extract (Noark 5 v3.1/4.0/5.0): validated, then copied unchanged.
+    #[arg(long)]
+    pub from_extract: Option<PathBuf>,
+    /// The new extract folder (must not exist).
+    #[arg(long, short)]
+    pub output: PathBuf,
+    /// Official Noark 5 v5.0 schema folder (arkivstruktur.xsd, metadatakatalog.xsd, …, addml.xsd).
+    #[arg(long, env = ENV_VAR)]
+    pub schemas: Option<PathBuf>,
+    /// Only cases of this administrative unit (administrativEnhet), e.g. to split out an office.
+    #[arg(long, requires = "from_jsonl")]
+    pub unit: Option<String>,
+    /// Only cases closed on or after this date (YYYY-MM-DD).
+    #[arg(long, requires = "from_jsonl")]
+    pub closed_from: Option<String>,
+    /// Only cases closed on or before this date (YYYY-MM-DD).
+    #[arg(long, requires = "from_jsonl")]
+    pub closed_to: Option<String>,
+    /// Print the summary and the validation report as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Do not run XSD validation on the result.
+    #[arg(long)]
+    pub skip_xsd: bool,
+}
+
+/// `hvelv noark5 identify`.
+#[derive(Debug, Args)]
+pub struct IdentifyArgs {
+    /// Files to identify.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+}
+
+/// Run a `noark5` subcommand; returns the process exit code.
+pub fn run(args: Noark5Args) -> Result<i32> {
+    match args.command {
+        Noark5Command::Validate(a) => run_validate(a),
+        Noark5Command::Extract(a) => run_extract(a),
+        Noark5Command::Identify(a) => run_identify(a),
+    }
+}
+
+fn options(schemas: Option<PathBuf>, skip_xsd: bool) -> ValidateOptions {
+    ValidateOptions {
+        xsd: if skip_xsd {
+            XsdMode::Skip
+        } else {
+            XsdMode::Xmllint
+        },
+        fallback_schemas: schemas,
+    }
+}
+
+fn print_report(r: &Report, json: bool) -> Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(r)?);
+    } else {
+        print!("{}", r.to_text());
+    }
+    Ok(())
+}
+
+fn exit_for(r: &Report) -> i32 {
+    if r.error_count() == 0 {
+        0
+    } else {
+        FINDINGS
+    }
+}
+
+fn run_validate(a: ValidateArgs) -> Result<i32> {
+    let r = validate(&a.dir, &options(a.schemas, a.skip_xsd))
+        .with_context(|| format!("validating {}", a.dir.display()))?;
+    print_report(&r, a.json)?;
+    Ok(exit_for(&r))
+}
+
+fn parse_date(flag: &str, v: Option<&str>) -> Result<Option<hvelv_noark5::time::Date>> {
+    v.map(|s| {
+        hvelv_noark5::time::parse_date(s)
+            .with_context(|| format!("--{flag} {s:?}: expected YYYY-MM-DD"))
+    })
+    .transpose()
+}
+
+fn run_extract(a: ExtractArgs) -> Result<i32> {
+    let opts = options(a.schemas.clone(), a.skip_xsd);
+    if let Some(src) = &a.from_extract {
+        let done = existing::reemit(src, &a.output, &opts)
+            .with_context(|| format!("re-emitting {}", src.display()))?;
+        if a.json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&serde_json::json!({
+                    "output": done.output,
+                    "files": done.files,
+                    "report": done.report,
+                }))?
+            );
+        } else {
+            print!("{}", done.report.to_text());
+            match &done.output {
+                Some(o) => println!("\ncopied {} files to {}", done.files, o.display()),
+                None => println!("\nthe source extract has errors; nothing was written"),
+            }
+        }
+        return Ok(exit_for(&done.report));
+    }
+    let Some(src) = &a.from_jsonl else {
+        anyhow::bail!("give a source: --from-jsonl DIR or --from-extract DIR");
+    };
+    let schemas = SchemaSet::locate(a.schemas.as_deref())?;
+    let sel = jsonl::Selection {
+        closed_from: parse_date("closed-from", a.closed_from.as_deref())?,
+        closed_to: parse_date("closed-to", a.closed_to.as_deref())?,
+        unit: a.unit.clone(),
+    };
+    let summary = jsonl::import(src, a.output.clone(), schemas, &sel)
+        .with_context(|| format!("building an extract from {}", src.display()))?;
+    let report = validate(&summary.path, &opts)?;
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "output": summary.path,
+                "mappe": summary.addml.files.first().and_then(|f| f.occurrences.first()).map(|o| o.1),
+                "registrering": summary.addml.files.first().and_then(|f| f.occurrences.get(1)).map(|o| o.1),
+                "journalposter": summary.journalposter,
+                "endringer": summary.endringer,
+                "dokumentfiler": summary.addml.antall_dokumentfiler,
+                "report": report,
+            }))?
+        );
+    } else {
+        println!(
+            "extract written to {}: {} document files, {} journalposter, {} endringer",
+            summary.path.display(),
+            summary.addml.antall_dokumentfiler,
+            summary.journalposter,
+            summary.endringer
+        );
+        print!("{}", report.to_text());
+    }
+    Ok(exit_for(&report))
+}
+
+fn run_identify(a: IdentifyArgs) -> Result<i32> {
+    let mut code = 0;
+    for f in &a.files {
+        let id = identify_file(f)?;
+        let verdict = if id.is_archive_format() {
+            "archive format"
+        } else {
+            code = FINDINGS;
+            "NOT an archive format"
+        };
+        println!("{}: {} [{}]", f.display(), id.details(), verdict);
+    }
+    Ok(code)
+}
+
+fn identify_file(path: &Path) -> Result<hvelv_noark5::format::Identified> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut s = hvelv_noark5::format::Sniffer::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = f
+            .read(&mut buf)
+            .with_context(|| format!("reading {}", path.display()))?;
+        if n == 0 {
+            break;
+        }
+        s.update(&buf[..n]);
+    }
+    Ok(s.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct TestCli {
+        #[command(subcommand)]
+        cmd: TestCmd,
+    }
+
+    #[derive(Debug, clap::Subcommand)]
+    enum TestCmd {
+        Noark5(Noark5Args),
+    }
+
+    fn parse(args: &[&str]) -> Noark5Args {
+        let TestCmd::Noark5(a) = TestCli::parse_from(args).cmd;
+        a
+    }
+
+    fn shared() -> Option<PathBuf> {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/noark5");
+        if p.join("schemas").is_dir() {
+            Some(p)
+        } else {
+            eprintln!("!!!!! SKIPPED: {} not found !!!!!", p.display());
+            None
+        }
+    }
+
+    #[test]
+    fn validate_exit_codes_follow_the_findings() {
+        let Some(s) = shared() else { return };
+        let ok = s.join("samples/SYNTHETIC-minimal-v5.0");
+        let bad = s.join("samples/arkade-v3.1-valid-structure");
+        let a = parse(&[
+            "t",
+            "noark5",
+            "validate",
+            ok.to_str().unwrap(),
+            "--skip-xsd",
+        ]);
+        assert_eq!(run(a).unwrap(), 0);
+        let a = parse(&[
+            "t",
+            "noark5",
+            "validate",
+            bad.to_str().unwrap(),
+            "--skip-xsd",
+            "--json",
+        ]);
+        assert_eq!(run(a).unwrap(), FINDINGS);
+    }
+
+    #[test]
+    fn extract_from_jsonl_builds_a_valid_extract() {
+        let Some(s) = shared() else { return };
+        let tmp = std::env::temp_dir().join(format!("hvelv-noark5-cli-{}", std::process::id()));
+        let out = tmp.join("uttrekk");
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/noark5/jsonl-small");
+        let schemas = s.join("schemas");
+        let a = parse(&[
+            "t",
+            "noark5",
+            "extract",
+            "--from-jsonl",
+            src.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--schemas",
+            schemas.to_str().unwrap(),
+            "--skip-xsd",
+        ]);
+        let code = run(a).unwrap();
+        let _ = std::fs::remove_dir_all(&tmp);
+        assert_eq!(code, 0);
+    }
+
+    #[test]
+    fn bad_date_flag_is_a_clear_error() {
+        let a = parse(&[
+            "t",
+            "noark5",
+            "extract",
+            "--from-jsonl",
+            "x",
+            "-o",
+            "y",
+            "--schemas",
+            "/nonexistent",
+            "--closed-from",
+            "1.1.2023",
+        ]);
+        let e = run(a).unwrap_err().to_string();
+        assert!(e.contains("schema") || e.contains("closed-from"), "{e}");
+    }
+}
