@@ -52,6 +52,8 @@ pub enum Command {
     /// Manage the repository's passwords.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Noark 5 archive extracts: build, validate, identify document formats.
+    Noark5(crate::commands::noark5::Noark5Args),
 }
 
 #[derive(Debug, Args)]

@@ -8,6 +8,8 @@ pub const OK: i32 = 0;
 pub const FATAL: i32 = 1;
 /// The operation finished but some files could not be read (backup) or restored (restore).
 pub const PARTIAL: i32 = 3;
+/// `noark5 validate`/`extract`: the extract has errors (the report lists them).
+pub const FINDINGS: i32 = 4;
 /// No repository at the given location.
 pub const NO_REPOSITORY: i32 = 10;
 /// Wrong password.

@@ -4,6 +4,7 @@ mod backup;
 mod init;
 mod key;
 mod ls;
+pub mod noark5;
 mod restore;
 mod snapshots;
 
@@ -25,6 +26,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::Ls(a) => ls::run(&g, a).await,
         Command::Restore(a) => restore::run(&g, a).await,
         Command::Key(k) => key::run(&g, k).await,
+        Command::Noark5(a) => tokio::task::spawn_blocking(move || noark5::run(a)).await?,
     }
 }
 

@@ -12,7 +12,7 @@ use hvelv_noark5::source::{existing, jsonl};
 use hvelv_noark5::validate::{validate, Report, ValidateOptions, XsdMode};
 
 /// Exit code when an extract has errors.
-pub const FINDINGS: i32 = 2;
+pub const FINDINGS: i32 = crate::exit::FINDINGS;
 
 /// Noark 5 archive extracts (arkivuttrekk).
 #[derive(Debug, Args)]

@@ -233,8 +233,10 @@ fn run(
                 planner.tree(&t, target, &base_snap, true)
             }
             Some(node) => {
+                // A single entry goes into the target directory under its own name.
                 let parent = base_snap.rsplitn(2, |&b| b == b'/').nth(1).unwrap_or(b"/").to_vec();
-                planner.entry(node, target, &if parent.is_empty() { b"/".to_vec() } else { parent }, true)
+                let parent = if parent.is_empty() { b"/".to_vec() } else { parent };
+                planner.entry(node, &target.join(os(&node.name)), &parent, true)
             }
         };
         drop(std::mem::replace(&mut planner.jobs, crossbeam_channel::bounded(0).0));

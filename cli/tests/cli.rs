@@ -1,0 +1,8 @@
+//! End-to-end tests of the `hvelv` binary: one integration-test binary, helpers in `util`.
+
+mod util;
+
+mod crash;
+mod damage;
+mod dedup;
+mod roundtrip;
