@@ -72,43 +72,43 @@ fn default_system_type() -> String {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Periode {
-    start: String,
-    slutt: String,
-    inngaaende_skille: Periodeskille,
-    utgaaende_skille: Periodeskille,
+pub(super) struct Periode {
+    pub(super) start: String,
+    pub(super) slutt: String,
+    pub(super) inngaaende_skille: Periodeskille,
+    pub(super) utgaaende_skille: Periodeskille,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ArkivRec {
-    system_id: Option<String>,
-    tittel: String,
-    beskrivelse: Option<String>,
-    opprettet_dato: String,
-    opprettet_av: String,
-    avsluttet_dato: String,
-    avsluttet_av: String,
+pub(super) struct ArkivRec {
+    pub(super) system_id: Option<String>,
+    pub(super) tittel: String,
+    pub(super) beskrivelse: Option<String>,
+    pub(super) opprettet_dato: String,
+    pub(super) opprettet_av: String,
+    pub(super) avsluttet_dato: String,
+    pub(super) avsluttet_av: String,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ArkivskaperRec {
-    id: String,
-    navn: String,
+pub(super) struct ArkivskaperRec {
+    pub(super) id: String,
+    pub(super) navn: String,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ArkivdelRec {
-    tittel: String,
-    arkivdelstatus: Arkivdelstatus,
-    opprettet_dato: String,
-    opprettet_av: String,
-    avsluttet_dato: String,
-    avsluttet_av: String,
-    arkivperiode_start: Option<String>,
-    arkivperiode_slutt: Option<String>,
+pub(super) struct ArkivdelRec {
+    pub(super) tittel: String,
+    pub(super) arkivdelstatus: Arkivdelstatus,
+    pub(super) opprettet_dato: String,
+    pub(super) opprettet_av: String,
+    pub(super) avsluttet_dato: String,
+    pub(super) avsluttet_av: String,
+    pub(super) arkivperiode_start: Option<String>,
+    pub(super) arkivperiode_slutt: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -361,30 +361,8 @@ pub fn import(
     let head: Head = serde_json::from_str(&head_text)
         .map_err(|e| Error::invalid("uttrekk.json", field_of(&e), e.to_string()))?;
     let rec = "uttrekk.json";
-    let ns = match &head.arkiv.system_id {
-        Some(s) => SystemId::parse(s).map_err(|e| e.in_record(rec))?,
-        None => SystemId::derived(&SystemId::parse(NAMESPACE)?, &head.arkiv.tittel),
-    };
-    let arkiv = Arkiv {
-        system_id: ns,
-        tittel: head.arkiv.tittel.clone(),
-        beskrivelse: head.arkiv.beskrivelse.clone(),
-        arkivstatus: Some(Arkivstatus::Avsluttet),
-        dokumentmedium: Some(Dokumentmedium::Elektronisk),
-        opprettet_dato: datetime(rec, "arkiv.opprettet_dato", &head.arkiv.opprettet_dato)?,
-        opprettet_av: head.arkiv.opprettet_av.clone(),
-        avsluttet_dato: datetime(rec, "arkiv.avsluttet_dato", &head.arkiv.avsluttet_dato)?,
-        avsluttet_av: head.arkiv.avsluttet_av.clone(),
-        arkivskapere: head
-            .arkivskapere
-            .iter()
-            .map(|a| Arkivskaper {
-                arkivskaper_id: a.id.clone(),
-                arkivskaper_navn: a.navn.clone(),
-                beskrivelse: None,
-            })
-            .collect(),
-    };
+    let ns = namespace(rec, &head.arkiv)?;
+    let arkiv = build_arkiv(rec, ns, &head.arkiv, &head.arkivskapere)?;
     let opts = ExtractOptions {
         output,
         schemas,
@@ -414,35 +392,7 @@ pub fn import(
 
     let mut b = ExtractBuilder::create(opts, &arkiv)?;
     let arkivdel_id = SystemId::derived(&ns, "arkivdel");
-    let a = &head.arkivdel;
-    b.start_arkivdel(&Arkivdel {
-        system_id: arkivdel_id,
-        tittel: a.tittel.clone(),
-        beskrivelse: None,
-        arkivdelstatus: a.arkivdelstatus,
-        dokumentmedium: Some(Dokumentmedium::Elektronisk),
-        opprettet_dato: datetime(rec, "arkivdel.opprettet_dato", &a.opprettet_dato)?,
-        opprettet_av: a.opprettet_av.clone(),
-        avsluttet_dato: datetime(rec, "arkivdel.avsluttet_dato", &a.avsluttet_dato)?,
-        avsluttet_av: a.avsluttet_av.clone(),
-        arkivperiode_start_dato: opt_date(
-            rec,
-            "arkivdel.arkivperiode_start",
-            &a.arkivperiode_start,
-        )?,
-        arkivperiode_slutt_dato: opt_date(
-            rec,
-            "arkivdel.arkivperiode_slutt",
-            &a.arkivperiode_slutt,
-        )?,
-        referanse_forloeper: None,
-        referanse_arvtaker: None,
-        kassasjon: None,
-        utfoert_kassasjon: None,
-        sletting: None,
-        skjerming: None,
-        gradering: None,
-    })?;
+    b.start_arkivdel(&build_arkivdel(rec, arkivdel_id, &head.arkivdel)?)?;
     let k = &head.klassifikasjonssystem;
     b.start_klassifikasjonssystem(&Klassifikasjonssystem {
         system_id: SystemId::derived(&ns, "klassifikasjonssystem"),
@@ -614,6 +564,74 @@ pub fn import(
         }
     }
     b.finish()
+}
+
+/// The namespace of derived systemIDs: the arkiv's own systemID, or one derived from its title.
+pub(super) fn namespace(rec: &str, a: &ArkivRec) -> Result<SystemId> {
+    match &a.system_id {
+        Some(s) => SystemId::parse(s).map_err(|e| e.in_record(rec)),
+        None => Ok(SystemId::derived(&SystemId::parse(NAMESPACE)?, &a.tittel)),
+    }
+}
+
+/// The arkiv header from the head record.
+pub(super) fn build_arkiv(
+    rec: &str,
+    ns: SystemId,
+    a: &ArkivRec,
+    skapere: &[ArkivskaperRec],
+) -> Result<Arkiv> {
+    Ok(Arkiv {
+        system_id: ns,
+        tittel: a.tittel.clone(),
+        beskrivelse: a.beskrivelse.clone(),
+        arkivstatus: Some(Arkivstatus::Avsluttet),
+        dokumentmedium: Some(Dokumentmedium::Elektronisk),
+        opprettet_dato: datetime(rec, "arkiv.opprettet_dato", &a.opprettet_dato)?,
+        opprettet_av: a.opprettet_av.clone(),
+        avsluttet_dato: datetime(rec, "arkiv.avsluttet_dato", &a.avsluttet_dato)?,
+        avsluttet_av: a.avsluttet_av.clone(),
+        arkivskapere: skapere
+            .iter()
+            .map(|s| Arkivskaper {
+                arkivskaper_id: s.id.clone(),
+                arkivskaper_navn: s.navn.clone(),
+                beskrivelse: None,
+            })
+            .collect(),
+    })
+}
+
+/// The arkivdel header from the head record.
+pub(super) fn build_arkivdel(rec: &str, id: SystemId, a: &ArkivdelRec) -> Result<Arkivdel> {
+    Ok(Arkivdel {
+        system_id: id,
+        tittel: a.tittel.clone(),
+        beskrivelse: None,
+        arkivdelstatus: a.arkivdelstatus,
+        dokumentmedium: Some(Dokumentmedium::Elektronisk),
+        opprettet_dato: datetime(rec, "arkivdel.opprettet_dato", &a.opprettet_dato)?,
+        opprettet_av: a.opprettet_av.clone(),
+        avsluttet_dato: datetime(rec, "arkivdel.avsluttet_dato", &a.avsluttet_dato)?,
+        avsluttet_av: a.avsluttet_av.clone(),
+        arkivperiode_start_dato: opt_date(
+            rec,
+            "arkivdel.arkivperiode_start",
+            &a.arkivperiode_start,
+        )?,
+        arkivperiode_slutt_dato: opt_date(
+            rec,
+            "arkivdel.arkivperiode_slutt",
+            &a.arkivperiode_slutt,
+        )?,
+        referanse_forloeper: None,
+        referanse_arvtaker: None,
+        kassasjon: None,
+        utfoert_kassasjon: None,
+        sletting: None,
+        skjerming: None,
+        gradering: None,
+    })
 }
 
 fn leftover<T: DeserializeOwned>(

@@ -3,9 +3,12 @@
 //! - [`existing`]: an extract produced by the case system (Noark 5 v3.1, v4.0 or v5.0), validated
 //!   and re-emitted unchanged;
 //! - [`jsonl`]: a case-system export as JSON Lines views (arkiv, klasser, saker, journalposter,
-//!   korrespondanseparter, dokumenter, endringer), merged in one streaming pass.
+//!   korrespondanseparter, dokumenter, endringer), merged in one streaming pass;
+//! - [`helse`]: a secure-zone health export (documents plus one metadata file per patient
+//!   record), every entity screened, nothing journalført.
 
 pub mod existing;
+pub mod helse;
 pub mod jsonl;
 
 use crate::error::{Error, Result};
