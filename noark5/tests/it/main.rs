@@ -3,5 +3,7 @@
 mod addml_golden;
 mod arkade;
 mod build;
+mod existing;
+mod helse;
 mod jsonl;
 mod util;
