@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use hvelv_noark5::schemas::{SchemaSet, ENV_VAR};
-use hvelv_noark5::source::{existing, jsonl};
+use hvelv_noark5::source::helse::ENV_SKJERMINGSHJEMMEL;
+use hvelv_noark5::source::{existing, helse, jsonl};
 use hvelv_noark5::validate::{validate, Report, ValidateOptions, XsdMode};
 
 /// Exit code when an extract has errors.
@@ -53,31 +54,43 @@ pub struct ValidateArgs {
 
 /// `hvelv noark5 extract`.
 #[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("source").required(true).multiple(false))]
+#[command(group = clap::ArgGroup::new("selectable").multiple(false))]
 pub struct ExtractArgs {
     /// A case-system export in the JSON Lines format of docs/NOARK5.md.
-    #[arg(
-        long,
-        conflicts_with = "from_extract",
-        required_unless_present = "from_extract"
-    )]
+    #[arg(long, group = "source", group = "selectable")]
     pub from_jsonl: Option<PathBuf>,
     /// An existing extract (Noark 5 v3.1/4.0/5.0): validated, then copied unchanged.
-    #[arg(long)]
+    #[arg(long, group = "source")]
     pub from_extract: Option<PathBuf>,
+    /// A secure-zone health export (documents plus one metadata file per patient record,
+    /// docs/NOARK5.md source 3): every entity screened, nothing journalført.
+    #[arg(
+        long,
+        group = "source",
+        group = "selectable",
+        requires = "skjermingshjemmel"
+    )]
+    pub from_health: Option<PathBuf>,
+    /// Legal basis of the screening of a health export (skjermingshjemmel), written on every
+    /// mappe, registrering and dokumentbeskrivelse, e.g. "Offl. § 13, jf. hpl. § 21".
+    #[arg(long, env = ENV_SKJERMINGSHJEMMEL, requires = "from_health")]
+    pub skjermingshjemmel: Option<String>,
     /// The new extract folder (must not exist).
     #[arg(long, short)]
     pub output: PathBuf,
     /// Official Noark 5 v5.0 schema folder (arkivstruktur.xsd, metadatakatalog.xsd, …, addml.xsd).
     #[arg(long, env = ENV_VAR)]
     pub schemas: Option<PathBuf>,
-    /// Only cases of this administrative unit (administrativEnhet), e.g. to split out an office.
+    /// Only cases of this administrative unit (administrativEnhet), e.g. to split out an office
+    /// (JSON Lines source only: a health export comes from one unit's system).
     #[arg(long, requires = "from_jsonl")]
     pub unit: Option<String>,
     /// Only cases closed on or after this date (YYYY-MM-DD).
-    #[arg(long, requires = "from_jsonl")]
+    #[arg(long, requires = "selectable")]
     pub closed_from: Option<String>,
     /// Only cases closed on or before this date (YYYY-MM-DD).
-    #[arg(long, requires = "from_jsonl")]
+    #[arg(long, requires = "selectable")]
     pub closed_to: Option<String>,
     /// Print the summary and the validation report as JSON on stdout.
     #[arg(long)]
@@ -170,17 +183,38 @@ fn run_extract(a: ExtractArgs) -> Result<i32> {
         }
         return Ok(exit_for(&done.report));
     }
-    let Some(src) = &a.from_jsonl else {
-        anyhow::bail!("give a source: --from-jsonl DIR or --from-extract DIR");
+    let closed_from = parse_date("closed-from", a.closed_from.as_deref())?;
+    let closed_to = parse_date("closed-to", a.closed_to.as_deref())?;
+    let summary = if let Some(src) = &a.from_health {
+        let Some(hjemmel) = a.skjermingshjemmel.clone() else {
+            anyhow::bail!(
+                "a health export needs the legal basis of the screening: give \
+                 --skjermingshjemmel or {ENV_SKJERMINGSHJEMMEL}, e.g. \"Offl. § 13, jf. hpl. § 21\""
+            );
+        };
+        let schemas = SchemaSet::locate(a.schemas.as_deref())?;
+        let o = helse::HelseOptions {
+            skjermingshjemmel: hjemmel,
+            closed_from,
+            closed_to,
+        };
+        helse::import(src, a.output.clone(), schemas, &o)
+            .with_context(|| format!("building an extract from {}", src.display()))?
+    } else {
+        let Some(src) = &a.from_jsonl else {
+            anyhow::bail!(
+                "give a source: --from-jsonl DIR, --from-health DIR or --from-extract DIR"
+            );
+        };
+        let schemas = SchemaSet::locate(a.schemas.as_deref())?;
+        let sel = jsonl::Selection {
+            closed_from,
+            closed_to,
+            unit: a.unit.clone(),
+        };
+        jsonl::import(src, a.output.clone(), schemas, &sel)
+            .with_context(|| format!("building an extract from {}", src.display()))?
     };
-    let schemas = SchemaSet::locate(a.schemas.as_deref())?;
-    let sel = jsonl::Selection {
-        closed_from: parse_date("closed-from", a.closed_from.as_deref())?,
-        closed_to: parse_date("closed-to", a.closed_to.as_deref())?,
-        unit: a.unit.clone(),
-    };
-    let summary = jsonl::import(src, a.output.clone(), schemas, &sel)
-        .with_context(|| format!("building an extract from {}", src.display()))?;
     let report = validate(&summary.path, &opts)?;
     if a.json {
         println!(
@@ -317,6 +351,64 @@ mod tests {
         let code = run(a).unwrap();
         let _ = std::fs::remove_dir_all(&tmp);
         assert_eq!(code, 0);
+    }
+
+    #[test]
+    fn extract_from_health_builds_a_valid_screened_extract() {
+        let Some(s) = shared() else { return };
+        let tmp = std::env::temp_dir().join(format!("hvelv-noark5-cli-h-{}", std::process::id()));
+        let out = tmp.join("uttrekk");
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/noark5/helse-small");
+        let schemas = s.join("schemas");
+        let a = parse(&[
+            "t",
+            "noark5",
+            "extract",
+            "--from-health",
+            src.to_str().unwrap(),
+            "--skjermingshjemmel",
+            "Offl. § 13, jf. hpl. § 21",
+            "-o",
+            out.to_str().unwrap(),
+            "--schemas",
+            schemas.to_str().unwrap(),
+            "--skip-xsd",
+        ]);
+        let code = run(a).unwrap();
+        let xml = std::fs::read_to_string(out.join("arkivstruktur.xml")).unwrap_or_default();
+        let _ = std::fs::remove_dir_all(&tmp);
+        assert_eq!(code, 0);
+        assert!(xml.contains("<skjermingshjemmel>Offl. § 13, jf. hpl. § 21</skjermingshjemmel>"));
+    }
+
+    #[test]
+    fn health_source_requires_the_legal_basis_and_one_source_only() {
+        let r =
+            TestCli::try_parse_from(["t", "noark5", "extract", "--from-health", "x", "-o", "y"]);
+        if std::env::var_os(ENV_SKJERMINGSHJEMMEL).is_none() {
+            let e = r.unwrap_err().to_string();
+            assert!(e.contains("--skjermingshjemmel"), "{e}");
+        }
+        let e = TestCli::try_parse_from([
+            "t",
+            "noark5",
+            "extract",
+            "--from-health",
+            "x",
+            "--from-jsonl",
+            "z",
+            "--skjermingshjemmel",
+            "h",
+            "-o",
+            "y",
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("cannot be used with"), "{e}");
+        let e = TestCli::try_parse_from(["t", "noark5", "extract", "-o", "y"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("required"), "{e}");
     }
 
     #[test]
