@@ -79,8 +79,10 @@ note "building hvelv-corpus"
 (cd "$REPO_ROOT" && cargo build --release -q -p hvelv-benches --bin hvelv-corpus) ||
     die "building hvelv-corpus failed"
 CORPUS=$TARGET_DIR/release/hvelv-corpus
-HVELV=$TARGET_DIR/release/hvelv
-if [[ " ${selected[*]} " == *" hvelv "* ]]; then
+HVELV=${HVELV_BIN:-$TARGET_DIR/release/hvelv}
+# HVELV_BIN=/path/to/hvelv measures a given binary (e.g. a copy of an earlier build) instead of
+# building the working tree.
+if [[ -z "${HVELV_BIN:-}" && " ${selected[*]} " == *" hvelv "* ]]; then
     note "building hvelv"
     (cd "$REPO_ROOT" && cargo build --release -q -p hvelv) || die "building hvelv failed"
 fi

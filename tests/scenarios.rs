@@ -110,3 +110,32 @@ async fn memory_backend_round_trip_and_second_password() {
         .unwrap();
     assert_eq!(std::fs::read(t.join("a/x")).unwrap(), b"hello");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn index_is_rebuilt_from_packs_when_all_index_files_are_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    std::fs::create_dir_all(src.join("d")).unwrap();
+    for i in 0..5u8 {
+        std::fs::write(src.join(format!("d/f{i}")), vec![i; 300_000 + i as usize]).unwrap();
+    }
+    let be = Arc::new(MemoryBackend::new());
+    let mut repo = Repository::init(be.clone(), b"pw", fast_init()).await.unwrap().load_index().await.unwrap();
+    let opts = BackupOptions { paths: vec![src.clone()], ..Default::default() };
+    let first = backup(&mut repo, &opts, Arc::new(NoProgress)).await.unwrap();
+    for (name, _) in be.list(FileKind::Index).await.unwrap() {
+        be.remove(FileKind::Index, &name).await.unwrap();
+    }
+    let mut repo = Repository::open(be.clone(), b"pw").await.unwrap().load_index().await.unwrap();
+    assert!(repo.index().is_empty());
+    let rec = repo.recover_unindexed_packs().await.unwrap();
+    assert_eq!(rec.packs_recovered, be.list(FileKind::Pack).await.unwrap().len());
+    let t = dir.path().join("t");
+    let out = restore(&repo, &first.snapshot, Some(src.to_str().unwrap()), &t, &RestoreOptions::default(), Arc::new(NoProgress))
+        .await
+        .unwrap();
+    assert!(out.errors.is_empty(), "{:?}", out.errors);
+    for i in 0..5u8 {
+        assert_eq!(std::fs::read(t.join(format!("d/f{i}"))).unwrap(), vec![i; 300_000 + i as usize]);
+    }
+}

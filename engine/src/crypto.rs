@@ -361,4 +361,16 @@ mod tests {
         assert_eq!(k.open(b"b", &s, &"x").unwrap_err().kind(), ErrorKind::Corrupt);
         assert!(k.open(b"a", &s[..10], &"x").is_err());
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        #[test]
+        fn arbitrary_key_files_never_panic(data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..120)) {
+            let mut b = KEY_MAGIC.to_vec();
+            b.extend_from_slice(&data);
+            // Mostly rejected before the KDF runs (version, KDF id, parameter ranges).
+            let _ = key_file_params(&b);
+            let _ = key_file_params(&data);
+        }
+    }
 }

@@ -90,3 +90,36 @@ pub struct SnapshotEntry {
     /// The document.
     pub snapshot: Snapshot,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_bad_input() {
+        let s = Snapshot {
+            time: "2026-11-27T04:00:00+01:00".into(),
+            host: "h".into(),
+            user: "u".into(),
+            paths: vec!["/srv".into()],
+            tags: vec![],
+            tree: "00".repeat(32),
+            parent: None,
+            summary: Summary::default(),
+            program: "hvelv".into(),
+        };
+        assert_eq!(Snapshot::decode(&s.encode()).unwrap(), s);
+        assert!(s.datetime().is_some());
+        assert_eq!(Snapshot::decode(b"{").unwrap_err().kind(), crate::ErrorKind::Corrupt);
+        let bad = Snapshot { tree: "zz".into(), ..s };
+        assert!(bad.tree_id().is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn decode_never_panics(data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256)) {
+            let _ = Snapshot::decode(&data);
+            let _ = crate::config::Config::decode(&data);
+        }
+    }
+}

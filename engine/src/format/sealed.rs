@@ -85,4 +85,15 @@ mod tests {
             }
         }
     }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200)) {
+            let k = KeySet { enc: [1; 32], id: [2; 32], chunker: [3; 32] };
+            let mut b = INDEX_MAGIC.to_vec();
+            b.extend_from_slice(&data);
+            let _ = open_file(&k.sealer(), INDEX_MAGIC, &b, "x");
+            let _ = open_file(&k.sealer(), INDEX_MAGIC, &data, "x");
+        }
+    }
 }

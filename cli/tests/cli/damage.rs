@@ -145,3 +145,23 @@ fn no_plaintext_in_repository() {
         );
     }
 }
+
+#[test]
+fn password_file_and_command_sources() {
+    let env = Env::new();
+    let pwf = env.path("pw");
+    fs::write(&pwf, format!("{}\nsecond line ignored\n", util::PASSWORD)).unwrap();
+    env.init(&[]);
+    let out = env.cmd().env_remove("HVELV_PASSWORD").env("HVELV_PASSWORD_FILE", &pwf).arg("snapshots").output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = env
+        .cmd()
+        .env_remove("HVELV_PASSWORD")
+        .args(["--password-command", &format!("echo '{}'", util::PASSWORD), "snapshots"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = env.cmd().env_remove("HVELV_PASSWORD").stdin(std::process::Stdio::null()).arg("snapshots").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no password given"));
+}
