@@ -30,14 +30,23 @@ impl Backend for FailIndex {
     }
     async fn create(&self, kind: FileKind, name: &str, data: Bytes) -> Result<()> {
         if kind == FileKind::Index && self.fail_index.load(Ordering::SeqCst) {
-            return Err(Error::new(ErrorKind::Backend, "injected failure writing an index file"));
+            return Err(Error::new(
+                ErrorKind::Backend,
+                "injected failure writing an index file",
+            ));
         }
         self.inner.create(kind, name, data).await
     }
     async fn read(&self, kind: FileKind, name: &str) -> Result<Bytes> {
         self.inner.read(kind, name).await
     }
-    async fn read_range(&self, kind: FileKind, name: &str, offset: u64, length: u64) -> Result<Bytes> {
+    async fn read_range(
+        &self,
+        kind: FileKind,
+        name: &str,
+        offset: u64,
+        length: u64,
+    ) -> Result<Bytes> {
         self.inner.read_range(kind, name, offset, length).await
     }
     async fn list(&self, kind: FileKind) -> Result<Vec<(String, u64)>> {
@@ -50,7 +59,11 @@ impl Backend for FailIndex {
 
 fn fast_init() -> InitOptions {
     InitOptions {
-        kdf: KdfParams { m_cost: 8 * 1024, t_cost: 1, p_cost: 1 },
+        kdf: KdfParams {
+            m_cost: 8 * 1024,
+            t_cost: 1,
+            p_cost: 1,
+        },
         ..InitOptions::default()
     }
 }
@@ -64,27 +77,52 @@ async fn packs_of_a_failed_backup_are_reused_by_the_next() {
     rand::Rng::fill(&mut rand::thread_rng(), &mut data[..]);
     std::fs::write(src.join("f"), &data).unwrap();
 
-    let be = Arc::new(FailIndex { inner: MemoryBackend::new(), fail_index: AtomicBool::new(true) });
-    let repo = Repository::init(be.clone(), b"pw", fast_init()).await.unwrap();
+    let be = Arc::new(FailIndex {
+        inner: MemoryBackend::new(),
+        fail_index: AtomicBool::new(true),
+    });
+    let repo = Repository::init(be.clone(), b"pw", fast_init())
+        .await
+        .unwrap();
     let mut repo = repo.load_index().await.unwrap();
-    let opts = BackupOptions { paths: vec![src.clone()], ..Default::default() };
-    let e = backup(&mut repo, &opts, Arc::new(NoProgress)).await.unwrap_err();
+    let opts = BackupOptions {
+        paths: vec![src.clone()],
+        ..Default::default()
+    };
+    let e = backup(&mut repo, &opts, Arc::new(NoProgress))
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Backend, "{e}");
-    assert!(repo.snapshots().await.unwrap().is_empty(), "no snapshot after a failed backup");
+    assert!(
+        repo.snapshots().await.unwrap().is_empty(),
+        "no snapshot after a failed backup"
+    );
     let packs = be.list(FileKind::Pack).await.unwrap();
     assert!(!packs.is_empty(), "the failed backup wrote packs");
 
     be.fail_index.store(false, Ordering::SeqCst);
     let repo = Repository::open(be.clone(), b"pw").await.unwrap();
     let mut repo = repo.load_index().await.unwrap();
-    let done = backup(&mut repo, &opts, Arc::new(NoProgress)).await.unwrap();
-    assert_eq!(done.packs_recovered, packs.len());
-    assert_eq!(done.snapshot.snapshot.summary.bytes_added, 0, "data blobs were reused");
-
-    let target = dir.path().join("t");
-    let out = restore(&repo, &done.snapshot, Some(src.to_str().unwrap()), &target, &RestoreOptions::default(), Arc::new(NoProgress))
+    let done = backup(&mut repo, &opts, Arc::new(NoProgress))
         .await
         .unwrap();
+    assert_eq!(done.packs_recovered, packs.len());
+    assert_eq!(
+        done.snapshot.snapshot.summary.bytes_added, 0,
+        "data blobs were reused"
+    );
+
+    let target = dir.path().join("t");
+    let out = restore(
+        &repo,
+        &done.snapshot,
+        Some(src.to_str().unwrap()),
+        &target,
+        &RestoreOptions::default(),
+        Arc::new(NoProgress),
+    )
+    .await
+    .unwrap();
     assert!(out.errors.is_empty(), "{:?}", out.errors);
     assert_eq!(std::fs::read(target.join("f")).unwrap(), data);
 }
@@ -96,18 +134,51 @@ async fn memory_backend_round_trip_and_second_password() {
     std::fs::create_dir_all(src.join("a")).unwrap();
     std::fs::write(src.join("a/x"), b"hello").unwrap();
     let be = Arc::new(MemoryBackend::new());
-    let repo = Repository::init(be.clone(), b"one", fast_init()).await.unwrap();
-    repo.add_key(b"two", KdfParams { m_cost: 8 * 1024, t_cost: 1, p_cost: 1 }).await.unwrap();
-    let mut repo = Repository::open(be.clone(), b"two").await.unwrap().load_index().await.unwrap();
-    let opts = BackupOptions { paths: vec![src.clone()], ..Default::default() };
-    let done = backup(&mut repo, &opts, Arc::new(NoProgress)).await.unwrap();
-    let e = Repository::open(be.clone(), b"three").await.unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::WrongPassword);
-    let repo = Repository::open(be, b"one").await.unwrap().load_index().await.unwrap();
-    let t = dir.path().join("t");
-    restore(&repo, &done.snapshot, Some(src.to_str().unwrap()), &t, &RestoreOptions::default(), Arc::new(NoProgress))
+    let repo = Repository::init(be.clone(), b"one", fast_init())
         .await
         .unwrap();
+    repo.add_key(
+        b"two",
+        KdfParams {
+            m_cost: 8 * 1024,
+            t_cost: 1,
+            p_cost: 1,
+        },
+    )
+    .await
+    .unwrap();
+    let mut repo = Repository::open(be.clone(), b"two")
+        .await
+        .unwrap()
+        .load_index()
+        .await
+        .unwrap();
+    let opts = BackupOptions {
+        paths: vec![src.clone()],
+        ..Default::default()
+    };
+    let done = backup(&mut repo, &opts, Arc::new(NoProgress))
+        .await
+        .unwrap();
+    let e = Repository::open(be.clone(), b"three").await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::WrongPassword);
+    let repo = Repository::open(be, b"one")
+        .await
+        .unwrap()
+        .load_index()
+        .await
+        .unwrap();
+    let t = dir.path().join("t");
+    restore(
+        &repo,
+        &done.snapshot,
+        Some(src.to_str().unwrap()),
+        &t,
+        &RestoreOptions::default(),
+        Arc::new(NoProgress),
+    )
+    .await
+    .unwrap();
     assert_eq!(std::fs::read(t.join("a/x")).unwrap(), b"hello");
 }
 
@@ -120,22 +191,50 @@ async fn index_is_rebuilt_from_packs_when_all_index_files_are_lost() {
         std::fs::write(src.join(format!("d/f{i}")), vec![i; 300_000 + i as usize]).unwrap();
     }
     let be = Arc::new(MemoryBackend::new());
-    let mut repo = Repository::init(be.clone(), b"pw", fast_init()).await.unwrap().load_index().await.unwrap();
-    let opts = BackupOptions { paths: vec![src.clone()], ..Default::default() };
-    let first = backup(&mut repo, &opts, Arc::new(NoProgress)).await.unwrap();
+    let mut repo = Repository::init(be.clone(), b"pw", fast_init())
+        .await
+        .unwrap()
+        .load_index()
+        .await
+        .unwrap();
+    let opts = BackupOptions {
+        paths: vec![src.clone()],
+        ..Default::default()
+    };
+    let first = backup(&mut repo, &opts, Arc::new(NoProgress))
+        .await
+        .unwrap();
     for (name, _) in be.list(FileKind::Index).await.unwrap() {
         be.remove(FileKind::Index, &name).await.unwrap();
     }
-    let mut repo = Repository::open(be.clone(), b"pw").await.unwrap().load_index().await.unwrap();
-    assert!(repo.index().is_empty());
-    let rec = repo.recover_unindexed_packs().await.unwrap();
-    assert_eq!(rec.packs_recovered, be.list(FileKind::Pack).await.unwrap().len());
-    let t = dir.path().join("t");
-    let out = restore(&repo, &first.snapshot, Some(src.to_str().unwrap()), &t, &RestoreOptions::default(), Arc::new(NoProgress))
+    let mut repo = Repository::open(be.clone(), b"pw")
+        .await
+        .unwrap()
+        .load_index()
         .await
         .unwrap();
+    assert!(repo.index().is_empty());
+    let rec = repo.recover_unindexed_packs().await.unwrap();
+    assert_eq!(
+        rec.packs_recovered,
+        be.list(FileKind::Pack).await.unwrap().len()
+    );
+    let t = dir.path().join("t");
+    let out = restore(
+        &repo,
+        &first.snapshot,
+        Some(src.to_str().unwrap()),
+        &t,
+        &RestoreOptions::default(),
+        Arc::new(NoProgress),
+    )
+    .await
+    .unwrap();
     assert!(out.errors.is_empty(), "{:?}", out.errors);
     for i in 0..5u8 {
-        assert_eq!(std::fs::read(t.join(format!("d/f{i}"))).unwrap(), vec![i; 300_000 + i as usize]);
+        assert_eq!(
+            std::fs::read(t.join(format!("d/f{i}"))).unwrap(),
+            vec![i; 300_000 + i as usize]
+        );
     }
 }

@@ -25,7 +25,10 @@ fn main() {
         )
         .with_writer(std::io::stderr)
         .init();
-    let code = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let code = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => match rt.block_on(commands::run(cli)) {
             Ok(code) => code,
             Err(e) => exit::report(&e),

@@ -12,7 +12,8 @@ use crate::args::Global;
 pub fn get(g: &Global) -> Result<Zeroizing<Vec<u8>>> {
     if let Some(f) = &g.password_file {
         let text = Zeroizing::new(
-            std::fs::read(f).with_context(|| format!("cannot read password file {}", f.display()))?,
+            std::fs::read(f)
+                .with_context(|| format!("cannot read password file {}", f.display()))?,
         );
         return first_line(&text, &format!("password file {}", f.display()));
     }
@@ -36,7 +37,8 @@ pub fn get(g: &Global) -> Result<Zeroizing<Vec<u8>>> {
         return Ok(Zeroizing::new(p.into_bytes()));
     }
     if std::io::stdin().is_terminal() {
-        let p = rpassword::prompt_password("repository password: ").context("reading the password")?;
+        let p =
+            rpassword::prompt_password("repository password: ").context("reading the password")?;
         return Ok(Zeroizing::new(p.into_bytes()));
     }
     bail!(
@@ -47,7 +49,10 @@ pub fn get(g: &Global) -> Result<Zeroizing<Vec<u8>>> {
 
 /// A new password (init, key add): from the same sources, or asked twice on a terminal.
 pub fn new(g: &Global) -> Result<Zeroizing<Vec<u8>>> {
-    if g.password_file.is_some() || g.password_command.is_some() || std::env::var_os("HVELV_PASSWORD").is_some() {
+    if g.password_file.is_some()
+        || g.password_command.is_some()
+        || std::env::var_os("HVELV_PASSWORD").is_some()
+    {
         return get(g);
     }
     if !std::io::stdin().is_terminal() {

@@ -105,7 +105,9 @@ fn looks_compressible(data: &[u8]) -> bool {
     for start in [0, data.len() / 2 - PIECE / 2, data.len() - PIECE] {
         let piece = &data[start..start + PIECE];
         total_in += piece.len();
-        total_out += zstd::bulk::compress(piece, 1).map(|c| c.len()).unwrap_or(piece.len());
+        total_out += zstd::bulk::compress(piece, 1)
+            .map(|c| c.len())
+            .unwrap_or(piece.len());
     }
     total_out * 100 < total_in * 97
 }
@@ -130,7 +132,11 @@ pub fn open_blob(
             f
         }
         FLAG_ZSTD => decompress(payload).map_err(|e| e.context(&what))?,
-        x => return Err(Error::corrupt(format!("{what}: unknown compression flag {x}"))),
+        x => {
+            return Err(Error::corrupt(format!(
+                "{what}: unknown compression flag {x}"
+            )))
+        }
     };
     if keys.blob_id(&plain) != *id {
         return Err(Error::corrupt(format!(
@@ -145,7 +151,9 @@ pub fn decompress(payload: &[u8]) -> Result<Vec<u8>> {
     let size = match zstd::zstd_safe::get_frame_content_size(payload) {
         Ok(Some(n)) if n as usize <= MAX_BLOB_SIZE => n as usize,
         Ok(Some(n)) => {
-            return Err(Error::corrupt(format!("zstd frame claims {n} bytes, over the limit")))
+            return Err(Error::corrupt(format!(
+                "zstd frame claims {n} bytes, over the limit"
+            )))
         }
         _ => return Err(Error::corrupt("zstd frame without a valid content size")),
     };

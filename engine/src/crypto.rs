@@ -46,7 +46,10 @@ impl std::fmt::Debug for KeySet {
 /// Fill `buf` from the operating system's CSPRNG.
 pub fn random_bytes(buf: &mut [u8]) -> Result<()> {
     getrandom::getrandom(buf).map_err(|e| {
-        Error::new(ErrorKind::Io, format!("the system random generator failed: {e}"))
+        Error::new(
+            ErrorKind::Io,
+            format!("the system random generator failed: {e}"),
+        )
     })
 }
 
@@ -118,7 +121,13 @@ fn seal_with(cipher: &Aes256Gcm, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>
     let mut nonce = [0u8; NONCE_LEN];
     random_bytes(&mut nonce)?;
     let ct = cipher
-        .encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext, aad })
+        .encrypt(
+            Nonce::from_slice(&nonce),
+            Payload {
+                msg: plaintext,
+                aad,
+            },
+        )
         .map_err(|_| Error::new(ErrorKind::Io, "AES-GCM encryption failed"))?;
     let mut out = Vec::with_capacity(NONCE_LEN + ct.len());
     out.extend_from_slice(&nonce);
@@ -211,7 +220,12 @@ pub struct KeyInfo {
 }
 
 /// Wrap `keys` with `password` into key file bytes.
-pub fn wrap_keys(keys: &KeySet, password: &[u8], kdf: KdfParams, info: &KeyInfo) -> Result<Vec<u8>> {
+pub fn wrap_keys(
+    keys: &KeySet,
+    password: &[u8],
+    kdf: KdfParams,
+    info: &KeyInfo,
+) -> Result<Vec<u8>> {
     kdf.validate()?;
     let mut salt = [0u8; 32];
     random_bytes(&mut salt)?;
@@ -264,7 +278,10 @@ fn parse_key_header(bytes: &[u8]) -> Result<(KdfParams, [u8; 32], usize)> {
     }
     let kdf = r.u8()?;
     if kdf != KDF_ARGON2ID {
-        return Err(Error::new(ErrorKind::Unsupported, format!("key file KDF {kdf} unknown")));
+        return Err(Error::new(
+            ErrorKind::Unsupported,
+            format!("key file KDF {kdf} unknown"),
+        ));
     }
     let p = KdfParams {
         m_cost: r.u32()?,
@@ -285,13 +302,19 @@ pub fn unwrap_keys(bytes: &[u8], password: &[u8]) -> Result<(KeySet, KeyInfo)> {
     let cipher = Aes256Gcm::new((&wrap).into());
     wrap.zeroize();
     let mut payload = open_with(&cipher, header, sealed, &"key file").map_err(|_| {
-        Error::new(ErrorKind::WrongPassword, "the password does not open this key file")
+        Error::new(
+            ErrorKind::WrongPassword,
+            "the password does not open this key file",
+        )
     })?;
     let res = (|| {
         let mut r = Reader::new(&payload, "key file payload");
         let kind = r.u8()?;
         if kind != 1 {
-            return Err(Error::new(ErrorKind::Unsupported, format!("key type {kind} unknown")));
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                format!("key type {kind} unknown"),
+            ));
         }
         let keys = KeySet {
             enc: r.array()?,
@@ -302,7 +325,14 @@ pub fn unwrap_keys(bytes: &[u8], password: &[u8]) -> Result<(KeySet, KeyInfo)> {
         let host = r.str()?.to_owned();
         let user = r.str()?.to_owned();
         r.end()?;
-        Ok((keys, KeyInfo { host, user, created }))
+        Ok((
+            keys,
+            KeyInfo {
+                host,
+                user,
+                created,
+            },
+        ))
     })();
     payload.zeroize();
     res
@@ -358,7 +388,10 @@ mod tests {
         let k = KeySet::generate().unwrap();
         let s = k.seal(b"a", b"hello").unwrap();
         assert_eq!(k.open(b"a", &s, &"x").unwrap(), b"hello");
-        assert_eq!(k.open(b"b", &s, &"x").unwrap_err().kind(), ErrorKind::Corrupt);
+        assert_eq!(
+            k.open(b"b", &s, &"x").unwrap_err().kind(),
+            ErrorKind::Corrupt
+        );
         assert!(k.open(b"a", &s[..10], &"x").is_err());
     }
 

@@ -159,7 +159,10 @@ impl IndexFile {
         let mut r = Reader::new(buf, "index file");
         let v = r.u8()?;
         if v != 1 {
-            return Err(Error::new(ErrorKind::Unsupported, format!("index version {v}")));
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                format!("index version {v}"),
+            ));
         }
         let np = r.count(36)?;
         let mut packs = Vec::with_capacity(np);

@@ -88,7 +88,10 @@ impl PackBuilder {
         let mut h = Writer::with_capacity(5 + self.entries.len() * ENTRY_LEN);
         h.u8(1).u32(self.entries.len() as u32);
         for e in &self.entries {
-            h.u8(e.ty as u8).raw(&e.id.0).u32(e.length).u32(e.raw_length);
+            h.u8(e.ty as u8)
+                .raw(&e.id.0)
+                .u32(e.length)
+                .u32(e.raw_length);
         }
         let sealed = sealer.seal(HEADER_AAD, &h.finish())?;
         self.buf.extend_from_slice(&sealed);
@@ -109,7 +112,9 @@ pub fn parse_trailer(trailer: &[u8], pack_len: u64) -> Result<u32> {
     let len = r.u32()?;
     let v = r.u16()?;
     if r.take(8)? != PACK_MAGIC {
-        return Err(Error::corrupt("pack trailer has a bad magic (not a hvelv pack or truncated)"));
+        return Err(Error::corrupt(
+            "pack trailer has a bad magic (not a hvelv pack or truncated)",
+        ));
     }
     if v != PACK_VERSION {
         return Err(Error::new(
@@ -129,7 +134,10 @@ pub fn parse_header(sealer: &Sealer, sealed: &[u8], data_len: u64) -> Result<Vec
     let mut r = Reader::new(&plain, "pack header");
     let v = r.u8()?;
     if v != 1 {
-        return Err(Error::new(ErrorKind::Unsupported, format!("pack header version {v}")));
+        return Err(Error::new(
+            ErrorKind::Unsupported,
+            format!("pack header version {v}"),
+        ));
     }
     let n = r.count(ENTRY_LEN)?;
     let mut entries = Vec::with_capacity(n);
@@ -160,12 +168,19 @@ pub fn parse_header(sealer: &Sealer, sealed: &[u8], data_len: u64) -> Result<Vec
 /// Parse the header of a complete pack held in memory.
 pub fn read_header(sealer: &Sealer, pack: &[u8]) -> Result<Vec<PackEntry>> {
     if pack.len() < TRAILER_LEN {
-        return Err(Error::corrupt(format!("pack is only {} bytes (truncated)", pack.len())));
+        return Err(Error::corrupt(format!(
+            "pack is only {} bytes (truncated)",
+            pack.len()
+        )));
     }
     let t = &pack[pack.len() - TRAILER_LEN..];
     let hl = parse_trailer(t, pack.len() as u64)? as usize;
     let hstart = pack.len() - TRAILER_LEN - hl;
-    parse_header(sealer, &pack[hstart..pack.len() - TRAILER_LEN], hstart as u64)
+    parse_header(
+        sealer,
+        &pack[hstart..pack.len() - TRAILER_LEN],
+        hstart as u64,
+    )
 }
 
 #[cfg(test)]

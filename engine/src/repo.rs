@@ -69,7 +69,11 @@ fn key_info() -> KeyInfo {
 
 impl Repository {
     /// Create a new repository at an empty location, protected by `password`.
-    pub async fn init(backend: DynBackend, password: &[u8], opts: InitOptions) -> Result<Repository> {
+    pub async fn init(
+        backend: DynBackend,
+        password: &[u8],
+        opts: InitOptions,
+    ) -> Result<Repository> {
         if password.is_empty() {
             return Err(Error::invalid("an empty password is not allowed"));
         }
@@ -91,10 +95,14 @@ impl Repository {
         let keys = KeySet::generate()?;
         let kf = crypto::wrap_keys(&keys, password, opts.kdf, &key_info())?;
         let key_id = FileId::of(&kf).to_hex();
-        backend.create(FileKind::Key, &key_id, Bytes::from(kf)).await?;
+        backend
+            .create(FileKind::Key, &key_id, Bytes::from(kf))
+            .await?;
         let sealer = keys.sealer();
         let cfg = sealed::seal_file(&sealer, CONFIG_MAGIC, &config.encode(), 0)?;
-        backend.create(FileKind::Config, "config", Bytes::from(cfg)).await?;
+        backend
+            .create(FileKind::Config, "config", Bytes::from(cfg))
+            .await?;
         Ok(Repository {
             backend,
             keys: Arc::new(keys),
@@ -168,7 +176,9 @@ impl Repository {
         }
         let kf = crypto::wrap_keys(&self.keys, password, kdf, &key_info())?;
         let id = FileId::of(&kf);
-        self.backend.create(FileKind::Key, &id.to_hex(), Bytes::from(kf)).await?;
+        self.backend
+            .create(FileKind::Key, &id.to_hex(), Bytes::from(kf))
+            .await?;
         Ok(id)
     }
 
@@ -198,7 +208,12 @@ impl Repository {
     }
 
     /// Read and decode a sealed file.
-    async fn read_sealed(&self, kind: FileKind, magic: &'static [u8; 8], name: &str) -> Result<Vec<u8>> {
+    async fn read_sealed(
+        &self,
+        kind: FileKind,
+        magic: &'static [u8; 8],
+        name: &str,
+    ) -> Result<Vec<u8>> {
         let bytes = self.backend.read(kind, name).await?;
         if FileId::of(&bytes).to_hex() != name {
             return Err(Error::corrupt(format!(
@@ -212,12 +227,18 @@ impl Repository {
             .map_err(|e| Error::new(ErrorKind::Io, format!("decode task failed: {e}")))?
     }
 
-    async fn write_sealed(&self, kind: FileKind, magic: &'static [u8; 8], payload: Vec<u8>) -> Result<FileId> {
+    async fn write_sealed(
+        &self,
+        kind: FileKind,
+        magic: &'static [u8; 8],
+        payload: Vec<u8>,
+    ) -> Result<FileId> {
         let sealer = self.sealer.clone();
         let level = self.config.zstd_level.max(1);
-        let bytes = tokio::task::spawn_blocking(move || sealed::seal_file(&sealer, magic, &payload, level))
-            .await
-            .map_err(|e| Error::new(ErrorKind::Io, format!("encode task failed: {e}")))??;
+        let bytes =
+            tokio::task::spawn_blocking(move || sealed::seal_file(&sealer, magic, &payload, level))
+                .await
+                .map_err(|e| Error::new(ErrorKind::Io, format!("encode task failed: {e}")))??;
         let id = FileId::of(&bytes);
         create_content_addressed(&*self.backend, kind, &id.to_hex(), Bytes::from(bytes)).await?;
         Ok(id)
@@ -225,12 +246,14 @@ impl Repository {
 
     /// Store an index file.
     pub async fn save_index(&self, file: &IndexFile) -> Result<FileId> {
-        self.write_sealed(FileKind::Index, INDEX_MAGIC, file.encode()).await
+        self.write_sealed(FileKind::Index, INDEX_MAGIC, file.encode())
+            .await
     }
 
     /// Store a snapshot; written last, after its packs and index.
     pub async fn save_snapshot(&self, snap: &Snapshot) -> Result<FileId> {
-        self.write_sealed(FileKind::Snapshot, SNAPSHOT_MAGIC, snap.encode()).await
+        self.write_sealed(FileKind::Snapshot, SNAPSHOT_MAGIC, snap.encode())
+            .await
     }
 
     /// All snapshots, oldest first. Unreadable snapshot files are errors.
@@ -238,7 +261,9 @@ impl Repository {
         let names = self.backend.list(FileKind::Snapshot).await?;
         let mut out: Vec<SnapshotEntry> = stream::iter(names)
             .map(|(name, _)| async move {
-                let payload = self.read_sealed(FileKind::Snapshot, SNAPSHOT_MAGIC, &name).await?;
+                let payload = self
+                    .read_sealed(FileKind::Snapshot, SNAPSHOT_MAGIC, &name)
+                    .await?;
                 let snapshot = Snapshot::decode(&payload)
                     .map_err(|e| e.context(format!("snapshot {}", &name[..8])))?;
                 Ok::<_, Error>(SnapshotEntry {
@@ -249,9 +274,7 @@ impl Repository {
             .buffer_unordered(LIST_CONCURRENCY)
             .try_collect()
             .await?;
-        out.sort_by(|a, b| {
-            (a.snapshot.datetime(), a.id).cmp(&(b.snapshot.datetime(), b.id))
-        });
+        out.sort_by(|a, b| (a.snapshot.datetime(), a.id).cmp(&(b.snapshot.datetime(), b.id)));
         Ok(out)
     }
 
@@ -289,8 +312,11 @@ impl Repository {
             .map(|(name, _)| {
                 let this = &self;
                 async move {
-                    let payload = this.read_sealed(FileKind::Index, INDEX_MAGIC, &name).await?;
-                    IndexFile::decode(&payload).map_err(|e| e.context(format!("index file {}", &name[..8])))
+                    let payload = this
+                        .read_sealed(FileKind::Index, INDEX_MAGIC, &name)
+                        .await?;
+                    IndexFile::decode(&payload)
+                        .map_err(|e| e.context(format!("index file {}", &name[..8])))
                 }
             })
             .buffer_unordered(LIST_CONCURRENCY)
@@ -344,12 +370,21 @@ impl IndexedRepository {
     /// Read, verify and decrypt one blob.
     pub async fn read_blob(&self, ty: BlobType, id: &BlobId) -> Result<Vec<u8>> {
         let loc = self.index.get(id).ok_or_else(|| {
-            Error::not_found(format!("{} blob {} is not in the index", ty.as_str(), id.short()))
+            Error::not_found(format!(
+                "{} blob {} is not in the index",
+                ty.as_str(),
+                id.short()
+            ))
         })?;
         let pack = self.index.pack_id(loc.pack);
         let sealed = self
             .backend()
-            .read_range(FileKind::Pack, &pack.to_hex(), u64::from(loc.offset), u64::from(loc.length))
+            .read_range(
+                FileKind::Pack,
+                &pack.to_hex(),
+                u64::from(loc.offset),
+                u64::from(loc.length),
+            )
             .await
             .map_err(|e| e.context(format!("pack {}", pack.short())))?;
         let keys = self.keys().clone();
@@ -373,7 +408,11 @@ impl IndexedRepository {
         let packs = self.backend().list(FileKind::Pack).await?;
         let missing: Vec<(String, u64)> = packs
             .into_iter()
-            .filter(|(n, _)| FileId::from_hex(n).map(|id| !self.index.has_pack(&id)).unwrap_or(false))
+            .filter(|(n, _)| {
+                FileId::from_hex(n)
+                    .map(|id| !self.index.has_pack(&id))
+                    .unwrap_or(false)
+            })
             .collect();
         let mut rec = Recovery::default();
         if missing.is_empty() {
@@ -411,10 +450,19 @@ impl IndexedRepository {
     /// Read and authenticate a pack's header using only its tail.
     pub async fn read_pack_header(&self, name: &str, size: u64) -> Result<Vec<pack::PackEntry>> {
         if size < TRAILER_LEN as u64 {
-            return Err(Error::corrupt(format!("pack {name} is truncated ({size} bytes)")));
+            return Err(Error::corrupt(format!(
+                "pack {name} is truncated ({size} bytes)"
+            )));
         }
         let be = self.backend();
-        let t = be.read_range(FileKind::Pack, name, size - TRAILER_LEN as u64, TRAILER_LEN as u64).await?;
+        let t = be
+            .read_range(
+                FileKind::Pack,
+                name,
+                size - TRAILER_LEN as u64,
+                TRAILER_LEN as u64,
+            )
+            .await?;
         let hl = u64::from(pack::parse_trailer(&t, size)?);
         let hstart = size - TRAILER_LEN as u64 - hl;
         let h = be.read_range(FileKind::Pack, name, hstart, hl).await?;

@@ -110,8 +110,14 @@ mod tests {
         };
         assert_eq!(Snapshot::decode(&s.encode()).unwrap(), s);
         assert!(s.datetime().is_some());
-        assert_eq!(Snapshot::decode(b"{").unwrap_err().kind(), crate::ErrorKind::Corrupt);
-        let bad = Snapshot { tree: "zz".into(), ..s };
+        assert_eq!(
+            Snapshot::decode(b"{").unwrap_err().kind(),
+            crate::ErrorKind::Corrupt
+        );
+        let bad = Snapshot {
+            tree: "zz".into(),
+            ..s
+        };
         assert!(bad.tree_id().is_err());
     }
 

@@ -145,7 +145,9 @@ fn get_time(r: &mut Reader<'_>) -> Result<Timestamp> {
     let secs = r.i64()?;
     let nanos = r.u32()?;
     if nanos >= 1_000_000_000 {
-        return Err(Error::corrupt("tree node has a timestamp with nanoseconds >= 1e9"));
+        return Err(Error::corrupt(
+            "tree node has a timestamp with nanoseconds >= 1e9",
+        ));
     }
     Ok(Timestamp { secs, nanos })
 }
@@ -157,12 +159,20 @@ impl Tree {
         w.u8(TREE_VERSION);
         w.u32(self.nodes.len() as u32);
         for n in &self.nodes {
-            w.bytes(&n.name).u8(n.kind() as u8).u32(n.mode).u32(n.uid).u32(n.gid);
+            w.bytes(&n.name)
+                .u8(n.kind() as u8)
+                .u32(n.mode)
+                .u32(n.uid)
+                .u32(n.gid);
             w.str(&n.user).str(&n.group);
             put_time(&mut w, n.mtime);
             put_time(&mut w, n.atime);
             put_time(&mut w, n.ctime);
-            w.u64(n.dev).u64(n.inode).u64(n.nlink).u64(n.size).u64(n.rdev);
+            w.u64(n.dev)
+                .u64(n.inode)
+                .u64(n.nlink)
+                .u64(n.size)
+                .u64(n.rdev);
             w.bytes(&n.link_target);
             w.u32(n.xattrs.len() as u32);
             for (k, v) in &n.xattrs {

@@ -56,7 +56,10 @@ pub async fn run(g: &Global, a: BackupArgs) -> Result<i32> {
             super::human(s.bytes_stored)
         );
         if out.packs_recovered > 0 {
-            println!("Recovered:   {} packs from an interrupted backup were reused", out.packs_recovered);
+            println!(
+                "Recovered:   {} packs from an interrupted backup were reused",
+                out.packs_recovered
+            );
         }
         println!("Duration:    {:.1} s", s.seconds);
         println!("snapshot {} saved", out.snapshot.id.short());

@@ -36,7 +36,11 @@ pub async fn run(g: &Global, a: InitArgs) -> Result<i32> {
             "config": repo.config(),
         }))?;
     } else if !g.quiet {
-        println!("created hvelv repository {} at {}", &repo.config().id[..8], be.location());
+        println!(
+            "created hvelv repository {} at {}",
+            &repo.config().id[..8],
+            be.location()
+        );
         println!("Keep the password safe: without it the data cannot be recovered.");
     }
     Ok(crate::exit::OK)

@@ -20,7 +20,15 @@ pub async fn run(g: &Global, a: RestoreArgs) -> Result<i32> {
         numeric_ids: a.numeric_ids,
         ..Default::default()
     };
-    let r = restore(&repo, &snap, sub.as_deref(), &a.target, &opts, reporter.clone()).await;
+    let r = restore(
+        &repo,
+        &snap,
+        sub.as_deref(),
+        &a.target,
+        &opts,
+        reporter.clone(),
+    )
+    .await;
     reporter.finish();
     let out = r?;
     if g.json {
@@ -58,7 +66,10 @@ pub async fn run(g: &Global, a: RestoreArgs) -> Result<i32> {
                 eprintln!("error: {e}");
             }
         }
-        eprintln!("{} entries could not be restored completely", out.errors.len());
+        eprintln!(
+            "{} entries could not be restored completely",
+            out.errors.len()
+        );
         return Ok(crate::exit::PARTIAL);
     }
     Ok(crate::exit::OK)

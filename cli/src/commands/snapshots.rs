@@ -26,7 +26,10 @@ pub async fn run(g: &Global, a: SnapshotsArgs) -> Result<i32> {
         super::print_json(&v)?;
         return Ok(crate::exit::OK);
     }
-    println!("{:<8}  {:<19}  {:<16}  {:<16}  {:>10}  paths", "id", "time", "host", "tags", "size");
+    println!(
+        "{:<8}  {:<19}  {:<16}  {:<16}  {:>10}  paths",
+        "id", "time", "host", "tags", "size"
+    );
     for s in &list {
         let t = s
             .snapshot

@@ -11,11 +11,24 @@ fn setup() -> (Env, PathBuf) {
     let src = env.path("src");
     fs::create_dir_all(src.join("sub")).unwrap();
     for i in 0..6 {
-        fs::write(src.join(format!("sub/file{i}.bin")), util::random_bytes(i, 700_000)).unwrap();
+        fs::write(
+            src.join(format!("sub/file{i}.bin")),
+            util::random_bytes(i, 700_000),
+        )
+        .unwrap();
     }
     fs::write(src.join("small.txt"), b"small").unwrap();
     // Small packs so files land in different packs.
-    env.init(&["--pack-size", "1M", "--chunk-min", "64K", "--chunk-avg", "128K", "--chunk-max", "512K"]);
+    env.init(&[
+        "--pack-size",
+        "1M",
+        "--chunk-min",
+        "64K",
+        "--chunk-avg",
+        "128K",
+        "--chunk-max",
+        "512K",
+    ]);
     env.backup(&[&src], &[]);
     (env, src)
 }
@@ -34,7 +47,12 @@ fn no_panic(out: &std::process::Output) {
 #[test]
 fn wrong_password_exit_12() {
     let (env, _) = setup();
-    let out = env.cmd().env("HVELV_PASSWORD", "not it").arg("snapshots").output().unwrap();
+    let out = env
+        .cmd()
+        .env("HVELV_PASSWORD", "not it")
+        .arg("snapshots")
+        .output()
+        .unwrap();
     no_panic(&out);
     assert_eq!(out.status.code(), Some(12));
     assert!(String::from_utf8_lossy(&out.stderr).contains("wrong password"));
@@ -58,14 +76,21 @@ fn restore_after(env: &Env, src: &Path, what: &str) -> (String, PathBuf) {
         .output()
         .unwrap();
     no_panic(&out);
-    assert_eq!(out.status.code(), Some(3), "{what}: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{what}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     (String::from_utf8_lossy(&out.stderr).into_owned(), t)
 }
 
 /// The damaged pack's files are named; every other file is restored intact.
 fn check_partial(stderr: &str, target: &Path, src: &Path, expect: &str) {
     assert!(stderr.contains(expect), "expected {expect:?} in: {stderr}");
-    let named: Vec<_> = (0..6).filter(|i| stderr.contains(&format!("file{i}.bin"))).collect();
+    let named: Vec<_> = (0..6)
+        .filter(|i| stderr.contains(&format!("file{i}.bin")))
+        .collect();
     assert!(!named.is_empty(), "no damaged file named: {stderr}");
     for i in 0..6 {
         if !named.contains(&i) {
@@ -95,7 +120,12 @@ fn truncated_pack_names_affected_files() {
     let (env, src) = setup();
     let p = largest_data_pack(&env.repo());
     let len = fs::metadata(&p).unwrap().len();
-    fs::OpenOptions::new().write(true).open(&p).unwrap().set_len(len / 3).unwrap();
+    fs::OpenOptions::new()
+        .write(true)
+        .open(&p)
+        .unwrap()
+        .set_len(len / 3)
+        .unwrap();
     let (err, t) = restore_after(&env, &src, "trunc");
     check_partial(&err, &t, &src, "truncated");
 }
@@ -119,7 +149,12 @@ fn damaged_snapshot_and_index_files_are_clear_errors() {
     fs::write(&idx, b).unwrap();
     let out = env.cmd().args(["ls", "latest"]).output().unwrap();
     no_panic(&out);
-    assert_eq!(out.status.code(), Some(13), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(13),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("index file"));
 }
 
@@ -129,7 +164,11 @@ fn no_plaintext_in_repository() {
     let marker = "HVELV-MARKER-7f3a9c";
     let src = env.path("src");
     fs::create_dir_all(src.join(format!("dir-{marker}"))).unwrap();
-    fs::write(src.join(format!("dir-{marker}/name-{marker}.txt")), format!("content {marker} ").repeat(5000)).unwrap();
+    fs::write(
+        src.join(format!("dir-{marker}/name-{marker}.txt")),
+        format!("content {marker} ").repeat(5000),
+    )
+    .unwrap();
     fs::write(src.join("plain"), marker.repeat(10)).unwrap();
     env.init(&["--compression", "0"]);
     env.backup(&[&src], &["--tag", marker, "--host", marker]);
@@ -137,7 +176,11 @@ fn no_plaintext_in_repository() {
     let src_name = src.to_str().unwrap().as_bytes().to_vec();
     for f in util::all_files(&env.repo()) {
         let b = fs::read(&f).unwrap();
-        assert!(!b.windows(needle.len()).any(|w| w == needle), "marker found in {}", f.display());
+        assert!(
+            !b.windows(needle.len()).any(|w| w == needle),
+            "marker found in {}",
+            f.display()
+        );
         assert!(
             !b.windows(src_name.len()).any(|w| w == src_name.as_slice()),
             "source path found in {}",
@@ -152,16 +195,42 @@ fn password_file_and_command_sources() {
     let pwf = env.path("pw");
     fs::write(&pwf, format!("{}\nsecond line ignored\n", util::PASSWORD)).unwrap();
     env.init(&[]);
-    let out = env.cmd().env_remove("HVELV_PASSWORD").env("HVELV_PASSWORD_FILE", &pwf).arg("snapshots").output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let out = env
         .cmd()
         .env_remove("HVELV_PASSWORD")
-        .args(["--password-command", &format!("echo '{}'", util::PASSWORD), "snapshots"])
+        .env("HVELV_PASSWORD_FILE", &pwf)
+        .arg("snapshots")
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = env.cmd().env_remove("HVELV_PASSWORD").stdin(std::process::Stdio::null()).arg("snapshots").output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = env
+        .cmd()
+        .env_remove("HVELV_PASSWORD")
+        .args([
+            "--password-command",
+            &format!("echo '{}'", util::PASSWORD),
+            "snapshots",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = env
+        .cmd()
+        .env_remove("HVELV_PASSWORD")
+        .stdin(std::process::Stdio::null())
+        .arg("snapshots")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no password given"));
 }

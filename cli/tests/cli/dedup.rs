@@ -18,7 +18,10 @@ fn unchanged_second_backup_adds_under_one_percent() {
     // --force reads every file again: dedup alone must keep the addition tiny.
     let second = env.backup(&[&src], &["--force"]);
     let stored = second["summary"]["bytes_stored"].as_u64().unwrap();
-    assert!(stored * 100 < total, "second backup stored {stored} of {total} bytes");
+    assert!(
+        stored * 100 < total,
+        "second backup stored {stored} of {total} bytes"
+    );
     assert_eq!(second["summary"]["bytes_added"], 0, "{second}");
 }
 

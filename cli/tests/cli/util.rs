@@ -152,11 +152,19 @@ pub fn tree_meta(root: &Path, with_atime: bool) -> BTreeMap<Vec<u8>, Meta> {
     let mut inodes: BTreeMap<(u64, u64), String> = BTreeMap::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let mut names: Vec<_> = fs::read_dir(&d).unwrap().map(|e| e.unwrap().path()).collect();
+        let mut names: Vec<_> = fs::read_dir(&d)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
         names.sort();
         for p in names {
             let m = fs::symlink_metadata(&p).unwrap();
-            let rel = p.strip_prefix(root).unwrap().as_os_str().as_bytes().to_vec();
+            let rel = p
+                .strip_prefix(root)
+                .unwrap()
+                .as_os_str()
+                .as_bytes()
+                .to_vec();
             let k = kind(&m);
             let mut xattrs: Vec<(Vec<u8>, Vec<u8>)> = if k == "symlink" {
                 Vec::new()
@@ -184,10 +192,18 @@ pub fn tree_meta(root: &Path, with_atime: bool) -> BTreeMap<Vec<u8>, Meta> {
                 uid: m.uid(),
                 gid: m.gid(),
                 size: if k == "file" { m.len() } else { 0 },
-                mtime: if k == "dir" { (0, 0) } else { (m.mtime(), m.mtime_nsec()) },
+                mtime: if k == "dir" {
+                    (0, 0)
+                } else {
+                    (m.mtime(), m.mtime_nsec())
+                },
                 atime: (with_atime && k == "file").then(|| (m.atime(), m.atime_nsec())),
                 rdev: m.rdev(),
-                link: if k == "symlink" { fs::read_link(&p).unwrap().as_os_str().as_bytes().to_vec() } else { Vec::new() },
+                link: if k == "symlink" {
+                    fs::read_link(&p).unwrap().as_os_str().as_bytes().to_vec()
+                } else {
+                    Vec::new()
+                },
                 xattrs,
                 content: None,
                 link_group,
@@ -230,17 +246,40 @@ pub fn tree_meta(root: &Path, with_atime: bool) -> BTreeMap<Vec<u8>, Meta> {
 pub fn assert_same_tree(a: &Path, b: &Path, with_atime: bool) {
     let ma = tree_meta(a, with_atime);
     let mb = tree_meta(b, with_atime);
-    let ka: Vec<_> = ma.keys().map(|k| String::from_utf8_lossy(k).into_owned()).collect();
-    let kb: Vec<_> = mb.keys().map(|k| String::from_utf8_lossy(k).into_owned()).collect();
-    assert_eq!(ka, kb, "entry lists differ between {} and {}", a.display(), b.display());
+    let ka: Vec<_> = ma
+        .keys()
+        .map(|k| String::from_utf8_lossy(k).into_owned())
+        .collect();
+    let kb: Vec<_> = mb
+        .keys()
+        .map(|k| String::from_utf8_lossy(k).into_owned())
+        .collect();
+    assert_eq!(
+        ka,
+        kb,
+        "entry lists differ between {} and {}",
+        a.display(),
+        b.display()
+    );
     for (k, va) in &ma {
-        assert_eq!(Some(va), mb.get(k), "entry {:?} differs", String::from_utf8_lossy(k));
+        assert_eq!(
+            Some(va),
+            mb.get(k),
+            "entry {:?} differs",
+            String::from_utf8_lossy(k)
+        );
     }
 }
 
 /// `diff -r` (no output means equal); skipped if diff is missing.
 pub fn diff_r(a: &Path, b: &Path) {
-    let Ok(out) = Command::new("diff").arg("-r").arg("--no-dereference").arg(a).arg(b).output() else {
+    let Ok(out) = Command::new("diff")
+        .arg("-r")
+        .arg("--no-dereference")
+        .arg(a)
+        .arg(b)
+        .output()
+    else {
         eprintln!("diff not installed; relying on the metadata comparison");
         return;
     };

@@ -31,9 +31,13 @@ impl LocalBackend {
     fn check_name(name: &str) -> Result<()> {
         if name.is_empty()
             || name.starts_with('.')
-            || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         {
-            return Err(Error::invalid(format!("invalid repository file name {name:?}")));
+            return Err(Error::invalid(format!(
+                "invalid repository file name {name:?}"
+            )));
         }
         Ok(())
     }
@@ -124,7 +128,10 @@ fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
         drop(f);
         rename_noreplace(&tmp, path).map_err(|e| {
             if e.kind() == std::io::ErrorKind::AlreadyExists {
-                Error::new(ErrorKind::AlreadyExists, format!("{} already exists", path.display()))
+                Error::new(
+                    ErrorKind::AlreadyExists,
+                    format!("{} already exists", path.display()),
+                )
             } else {
                 Error::io(format!("moving into place {}", path.display()), e)
             }
@@ -249,8 +256,8 @@ impl Backend for LocalBackend {
                 }
             }
             for d in dirs {
-                for e in
-                    fs::read_dir(&d).map_err(|e| Error::io(format!("listing {}", d.display()), e))?
+                for e in fs::read_dir(&d)
+                    .map_err(|e| Error::io(format!("listing {}", d.display()), e))?
                 {
                     let e = e.map_err(|e| Error::io(format!("listing {}", d.display()), e))?;
                     let name = e.file_name();

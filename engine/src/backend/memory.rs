@@ -20,11 +20,16 @@ impl MemoryBackend {
     pub fn new() -> Self {
         Self::default()
     }
-    fn with<T>(&self, f: impl FnOnce(&mut BTreeMap<(FileKind, String), Bytes>) -> Result<T>) -> Result<T> {
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&mut BTreeMap<(FileKind, String), Bytes>) -> Result<T>,
+    ) -> Result<T> {
         let mut g = self.files.lock().unwrap_or_else(|p| p.into_inner());
         match g.as_mut() {
             Some(m) => f(m),
-            None => Err(Error::not_found("memory repository: no repository here (run init)")),
+            None => Err(Error::not_found(
+                "memory repository: no repository here (run init)",
+            )),
         }
     }
 }
@@ -37,7 +42,10 @@ impl Backend for MemoryBackend {
     async fn create_layout(&self) -> Result<()> {
         let mut g = self.files.lock().unwrap_or_else(|p| p.into_inner());
         if g.is_some() {
-            return Err(Error::new(ErrorKind::AlreadyExists, "a repository already exists here"));
+            return Err(Error::new(
+                ErrorKind::AlreadyExists,
+                "a repository already exists here",
+            ));
         }
         *g = Some(BTreeMap::new());
         Ok(())
@@ -46,7 +54,10 @@ impl Backend for MemoryBackend {
         self.with(|m| {
             let key = (kind, name.to_owned());
             if m.contains_key(&key) {
-                return Err(Error::new(ErrorKind::AlreadyExists, format!("{kind} {name} exists")));
+                return Err(Error::new(
+                    ErrorKind::AlreadyExists,
+                    format!("{kind} {name} exists"),
+                ));
             }
             m.insert(key, data);
             Ok(())
@@ -59,11 +70,22 @@ impl Backend for MemoryBackend {
                 .ok_or_else(|| Error::not_found(format!("{kind} {name} not found")))
         })
     }
-    async fn read_range(&self, kind: FileKind, name: &str, offset: u64, length: u64) -> Result<Bytes> {
+    async fn read_range(
+        &self,
+        kind: FileKind,
+        name: &str,
+        offset: u64,
+        length: u64,
+    ) -> Result<Bytes> {
         let b = self.read(kind, name).await?;
-        let end = offset.checked_add(length).filter(|&e| e <= b.len() as u64).ok_or_else(|| {
-            Error::corrupt(format!("{kind} {name} is shorter than expected (truncated)"))
-        })?;
+        let end = offset
+            .checked_add(length)
+            .filter(|&e| e <= b.len() as u64)
+            .ok_or_else(|| {
+                Error::corrupt(format!(
+                    "{kind} {name} is shorter than expected (truncated)"
+                ))
+            })?;
         Ok(b.slice(offset as usize..end as usize))
     }
     async fn list(&self, kind: FileKind) -> Result<Vec<(String, u64)>> {

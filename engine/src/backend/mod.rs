@@ -96,8 +96,13 @@ pub trait Backend: Send + Sync + fmt::Debug {
     /// Read a whole file.
     async fn read(&self, kind: FileKind, name: &str) -> Result<Bytes>;
     /// Read `length` bytes at `offset`; a short file is an error of kind `Corrupt`.
-    async fn read_range(&self, kind: FileKind, name: &str, offset: u64, length: u64)
-        -> Result<Bytes>;
+    async fn read_range(
+        &self,
+        kind: FileKind,
+        name: &str,
+        offset: u64,
+        length: u64,
+    ) -> Result<Bytes>;
     /// Names and sizes of all files of a kind.
     async fn list(&self, kind: FileKind) -> Result<Vec<(String, u64)>>;
     /// Remove a file; `NotFound` if absent.

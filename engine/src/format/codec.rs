@@ -167,7 +167,13 @@ mod tests {
     #[test]
     fn round_trip_and_short_input() {
         let mut w = Writer::new();
-        w.u8(7).u16(0x1234).u32(9).u64(u64::MAX).i64(-5).str("blåbær").bytes(&[1, 2]);
+        w.u8(7)
+            .u16(0x1234)
+            .u32(9)
+            .u64(u64::MAX)
+            .i64(-5)
+            .str("blåbær")
+            .bytes(&[1, 2]);
         let b = w.finish();
         let mut r = Reader::new(&b, "test");
         assert_eq!(r.u8().unwrap(), 7);

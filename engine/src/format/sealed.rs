@@ -44,7 +44,10 @@ pub fn seal_file(sealer: &Sealer, magic: &[u8; 8], payload: &[u8], level: i32) -
 /// Open a sealed file of kind `magic`; `what` names it in errors (e.g. "index file 1a2b3c4d").
 pub fn open_file(sealer: &Sealer, magic: &[u8; 8], bytes: &[u8], what: &str) -> Result<Vec<u8>> {
     if bytes.len() < 10 {
-        return Err(Error::corrupt(format!("{what} is truncated ({} bytes)", bytes.len())));
+        return Err(Error::corrupt(format!(
+            "{what} is truncated ({} bytes)",
+            bytes.len()
+        )));
     }
     let (header, sealed) = bytes.split_at(10);
     if &header[..8] != magic {
@@ -61,7 +64,9 @@ pub fn open_file(sealer: &Sealer, magic: &[u8; 8], bytes: &[u8], what: &str) -> 
     match framed.split_first() {
         Some((0, p)) => Ok(p.to_vec()),
         Some((1, p)) => blob::decompress(p).map_err(|e| e.context(what)),
-        _ => Err(Error::corrupt(format!("{what} has an unknown payload flag"))),
+        _ => Err(Error::corrupt(format!(
+            "{what} has an unknown payload flag"
+        ))),
     }
 }
 
@@ -76,7 +81,10 @@ mod tests {
         let s = k.sealer();
         for level in [0, 3] {
             let f = seal_file(&s, INDEX_MAGIC, b"payload payload payload", level).unwrap();
-            assert_eq!(open_file(&s, INDEX_MAGIC, &f, "x").unwrap(), b"payload payload payload");
+            assert_eq!(
+                open_file(&s, INDEX_MAGIC, &f, "x").unwrap(),
+                b"payload payload payload"
+            );
             let mut g = f.clone();
             g[..8].copy_from_slice(SNAPSHOT_MAGIC);
             assert!(open_file(&s, SNAPSHOT_MAGIC, &g, "x").is_err());

@@ -137,10 +137,15 @@ pub async fn backup(
     let patterns = Patterns::new(&opts.excludes)?;
     let recovery = repo.recover_unindexed_packs().await?;
     for p in &recovery.packs_unreadable {
-        progress.warn(&format!("pack {p} could not be read and was ignored (run `hvelv check`)"));
+        progress.warn(&format!(
+            "pack {p} could not be read and was ignored (run `hvelv check`)"
+        ));
     }
 
-    let path_strings: Vec<String> = paths.iter().map(|p| p.to_string_lossy().into_owned()).collect();
+    let path_strings: Vec<String> = paths
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
     let parent = match &opts.parent {
         ParentChoice::None => None,
         ParentChoice::Id(s) => Some(repo.find_snapshot(s, None).await?),
@@ -159,7 +164,9 @@ pub async fn backup(
     let threads = if opts.threads > 0 {
         opts.threads
     } else {
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
     };
     let keys = repo.keys().clone();
     let chunker = repo.chunker()?;
@@ -259,9 +266,12 @@ pub async fn backup(
     let backend = repo.backend().clone();
     let serve = tokio::spawn(fetch::serve(backend, fetch_rx, 4));
     let collected = collect(repo, sealed_rx).await;
-    let walked = walk_rx
-        .await
-        .map_err(|_| Error::new(ErrorKind::Io, "the backup walker thread stopped unexpectedly"))?;
+    let walked = walk_rx.await.map_err(|_| {
+        Error::new(
+            ErrorKind::Io,
+            "the backup walker thread stopped unexpectedly",
+        )
+    })?;
     for w in workers {
         match w.join() {
             Ok(r) => r?,
@@ -357,7 +367,8 @@ async fn collect(repo: &IndexedRepository, mut rx: mpsc::Receiver<Sealed>) -> Re
         let FinishedPack { id, bytes, entries } = b.finish(repo.sealer())?;
         let be = repo.backend().clone();
         uploads.spawn(async move {
-            create_content_addressed(&*be, FileKind::Pack, &id.to_hex(), Bytes::from(bytes)).await?;
+            create_content_addressed(&*be, FileKind::Pack, &id.to_hex(), Bytes::from(bytes))
+                .await?;
             Ok((id, entries))
         });
         Ok(())
@@ -373,7 +384,11 @@ async fn collect(repo: &IndexedRepository, mut rx: mpsc::Receiver<Sealed>) -> Re
         };
         builder.add(s.ty, s.id, s.raw_len, &s.bytes);
         if builder.size() >= limit {
-            let cap = if s.ty == BlobType::Data { pack_size + pack_size / 8 } else { 1024 * 1024 };
+            let cap = if s.ty == BlobType::Data {
+                pack_size + pack_size / 8
+            } else {
+                1024 * 1024
+            };
             let full = std::mem::replace(builder, PackBuilder::with_capacity(cap));
             while uploads.len() >= UPLOAD_CONCURRENCY {
                 finish_one(&mut uploads, &mut pending_index).await?;
@@ -483,7 +498,9 @@ impl Walker<'_> {
             Some(id) => match self.reader.tree(&id) {
                 Ok(t) => Some(t),
                 Err(e) => {
-                    self.warn(format!("parent snapshot unreadable, reading every file: {e}"));
+                    self.warn(format!(
+                        "parent snapshot unreadable, reading every file: {e}"
+                    ));
                     None
                 }
             },
@@ -544,7 +561,10 @@ impl Walker<'_> {
 
     fn send(&mut self, ty: BlobType, id: BlobId, data: Bytes) -> Result<()> {
         self.jobs.send(Job { ty, id, data }).map_err(|_| {
-            Error::new(ErrorKind::Cancelled, "backup stopped: the storage side failed")
+            Error::new(
+                ErrorKind::Cancelled,
+                "backup stopped: the storage side failed",
+            )
         })
     }
 
@@ -564,7 +584,10 @@ impl Walker<'_> {
             }
             Err(e) => {
                 self.summary.errors += 1;
-                self.warn(format!("cannot list {} (stored empty): {e}", path.display()));
+                self.warn(format!(
+                    "cannot list {} (stored empty): {e}",
+                    path.display()
+                ));
             }
         }
         entries.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
@@ -604,7 +627,10 @@ impl Walker<'_> {
         match node.kind() {
             NodeKind::Dir => {
                 self.summary.dirs += 1;
-                let other_fs = self.devices.as_ref().is_some_and(|d| !d.contains(&md.dev()));
+                let other_fs = self
+                    .devices
+                    .as_ref()
+                    .is_some_and(|d| !d.contains(&md.dev()));
                 node.subtree = Some(if other_fs {
                     self.save_tree(Vec::new())?
                 } else {
@@ -654,14 +680,18 @@ impl Walker<'_> {
                 return Ok(false);
             }
         };
-        let mut content = Vec::with_capacity((node.size / u64::from(self.chunker.params().avg)) as usize + 1);
+        let mut content =
+            Vec::with_capacity((node.size / u64::from(self.chunker.params().avg)) as usize + 1);
         let mut read = 0u64;
         for chunk in ChunkReader::new(&self.chunker, f) {
             let chunk = match chunk {
                 Ok(c) => c,
                 Err(e) => {
                     self.summary.errors += 1;
-                    self.warn(format!("skipped {} (read failed after {read} bytes): {e}", path.display()));
+                    self.warn(format!(
+                        "skipped {} (read failed after {read} bytes): {e}",
+                        path.display()
+                    ));
                     return Ok(false);
                 }
             };
@@ -701,7 +731,11 @@ impl Walker<'_> {
 }
 
 fn open_noatime(path: &Path) -> std::io::Result<File> {
-    match OpenOptions::new().read(true).custom_flags(libc::O_NOATIME).open(path) {
+    match OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOATIME)
+        .open(path)
+    {
         Err(e) if e.raw_os_error() == Some(libc::EPERM) => File::open(path),
         r => r,
     }
@@ -721,7 +755,9 @@ fn scan_totals(paths: &[PathBuf], patterns: &Patterns, one_fs: bool, progress: &
         if patterns.matches(&p) {
             continue;
         }
-        let Ok(md) = std::fs::symlink_metadata(&p) else { continue };
+        let Ok(md) = std::fs::symlink_metadata(&p) else {
+            continue;
+        };
         if md.is_file() {
             files += 1;
             bytes += md.len();

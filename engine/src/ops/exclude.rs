@@ -31,7 +31,11 @@ impl Patterns {
             }
             empty = false;
             let (set, pat) = if p.contains('/') {
-                let full = if p.starts_with('/') { p.to_owned() } else { format!("**/{p}") };
+                let full = if p.starts_with('/') {
+                    p.to_owned()
+                } else {
+                    format!("**/{p}")
+                };
                 (&mut paths, full)
             } else {
                 (&mut names, p.to_owned())
@@ -44,7 +48,8 @@ impl Patterns {
             set.add(g);
         }
         let build = |b: GlobSetBuilder| {
-            b.build().map_err(|e| Error::invalid(format!("invalid patterns: {e}")))
+            b.build()
+                .map_err(|e| Error::invalid(format!("invalid patterns: {e}")))
         };
         Ok(Patterns {
             names: build(names)?,
@@ -55,8 +60,9 @@ impl Patterns {
 
     /// Read patterns from a file: one per line, `#` comments and blank lines ignored.
     pub fn read_file(path: &Path) -> Result<Vec<String>> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::invalid(format!("cannot read exclude file {}: {e}", path.display())))?;
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::invalid(format!("cannot read exclude file {}: {e}", path.display()))
+        })?;
         Ok(text
             .lines()
             .map(str::trim)

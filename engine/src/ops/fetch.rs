@@ -32,11 +32,19 @@ pub(crate) struct Fetcher {
 }
 
 /// The async side: serve requests until every [`Fetcher`] is dropped.
-pub(crate) async fn serve(backend: DynBackend, mut rx: mpsc::UnboundedReceiver<Request>, concurrency: usize) {
+pub(crate) async fn serve(
+    backend: DynBackend,
+    mut rx: mpsc::UnboundedReceiver<Request>,
+    concurrency: usize,
+) {
     let sem = Arc::new(Semaphore::new(concurrency.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
     while let Some(req) = rx.recv().await {
-        let permit = sem.clone().acquire_owned().await.expect("semaphore never closed");
+        let permit = sem
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("semaphore never closed");
         let be = backend.clone();
         tasks.spawn(async move {
             let r = be
@@ -106,7 +114,11 @@ impl BlobReader {
     pub fn request(&self, ty: BlobType, id: &BlobId) -> Result<(Location, Pending)> {
         let loc = self.locate(ty, id)?;
         let pack = self.index.pack_id(loc.pack);
-        Ok((loc, self.fetcher.request(pack, u64::from(loc.offset), u64::from(loc.length))))
+        Ok((
+            loc,
+            self.fetcher
+                .request(pack, u64::from(loc.offset), u64::from(loc.length)),
+        ))
     }
 
     /// Finish a fetch: wait, verify, decrypt.
@@ -156,7 +168,8 @@ impl<'a> ChunkPrefetch<'a> {
         while self.queue.len() < self.depth && self.next < self.ids.len() {
             let id = self.ids[self.next];
             // Repeated ids (zero runs) are fetched once per occurrence only when not adjacent.
-            self.queue.push_back((id, self.reader.request(BlobType::Data, &id)));
+            self.queue
+                .push_back((id, self.reader.request(BlobType::Data, &id)));
             self.next += 1;
         }
     }
@@ -169,7 +182,11 @@ impl Iterator for ChunkPrefetch<'_> {
         let (id, r) = self.queue.pop_front()?;
         self.fill();
         Some(match r {
-            Ok((loc, p)) => (id, Some(loc.raw_length), self.reader.finish(BlobType::Data, &id, loc, p)),
+            Ok((loc, p)) => (
+                id,
+                Some(loc.raw_length),
+                self.reader.finish(BlobType::Data, &id, loc, p),
+            ),
             Err(e) => (id, None, Err(e)),
         })
     }

@@ -75,7 +75,10 @@ fn os(p: &[u8]) -> &Path {
 /// Find the node at `subpath` ("/a/b") in a snapshot; `None` for the root.
 pub(crate) fn resolve(reader: &BlobReader, root: &Tree, subpath: &str) -> Result<Option<Node>> {
     let mut tree = root.clone();
-    let comps: Vec<&str> = subpath.split('/').filter(|c| !c.is_empty() && *c != ".").collect();
+    let comps: Vec<&str> = subpath
+        .split('/')
+        .filter(|c| !c.is_empty() && *c != ".")
+        .collect();
     for (i, c) in comps.iter().enumerate() {
         let node = tree.get(c.as_bytes()).cloned().ok_or_else(|| {
             Error::not_found(format!("{subpath} is not in the snapshot (no entry {c:?})"))
@@ -83,9 +86,14 @@ pub(crate) fn resolve(reader: &BlobReader, root: &Tree, subpath: &str) -> Result
         if i + 1 == comps.len() {
             return Ok(Some(node));
         }
-        let sub = node.subtree.filter(|_| node.kind() == NodeKind::Dir).ok_or_else(|| {
-            Error::not_found(format!("{subpath} is not in the snapshot ({c:?} is not a directory)"))
-        })?;
+        let sub = node
+            .subtree
+            .filter(|_| node.kind() == NodeKind::Dir)
+            .ok_or_else(|| {
+                Error::not_found(format!(
+                    "{subpath} is not in the snapshot ({c:?} is not a directory)"
+                ))
+            })?;
         tree = reader.tree(&sub)?;
     }
     Ok(None)
@@ -106,7 +114,10 @@ struct Shared {
 impl Shared {
     fn error(&self, msg: String, progress: &dyn Progress) {
         progress.warn(&msg);
-        self.errors.lock().unwrap_or_else(|p| p.into_inner()).push(msg);
+        self.errors
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(msg);
     }
     fn warn(&self, msg: String) {
         let mut w = self.warnings.lock().unwrap_or_else(|p| p.into_inner());
@@ -140,7 +151,10 @@ pub async fn restore(
     let threads = if opts.threads > 0 {
         opts.threads
     } else {
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2) + 1
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+            + 1
     };
     let apply = ApplyOptions {
         numeric_ids: opts.numeric_ids,
@@ -154,7 +168,14 @@ pub async fn restore(
         .stack_size(64 * 1024 * 1024)
         .spawn(move || {
             let r = run(
-                &reader, root_id, subpath.as_deref(), &target, &includes, &excludes, threads, &apply,
+                &reader,
+                root_id,
+                subpath.as_deref(),
+                &target,
+                &includes,
+                &excludes,
+                threads,
+                &apply,
                 &*progress,
             );
             drop(reader);
@@ -220,26 +241,43 @@ fn run(
         let base_snap: Vec<u8> = match subpath {
             Some(s) => {
                 let t = s.trim_end_matches('/');
-                if t.is_empty() { b"/".to_vec() } else { t.as_bytes().to_vec() }
+                if t.is_empty() {
+                    b"/".to_vec()
+                } else {
+                    t.as_bytes().to_vec()
+                }
             }
             None => b"/".to_vec(),
         };
         let r = match &start {
             None => planner.tree(&root, target, &base_snap, includes.is_empty()),
             Some(node) if node.kind() == NodeKind::Dir => {
-                let sub = node.subtree.ok_or_else(|| Error::corrupt("directory without a tree"))?;
+                let sub = node
+                    .subtree
+                    .ok_or_else(|| Error::corrupt("directory without a tree"))?;
                 let t = reader.tree(&sub)?;
                 planner.dirs.push((target.to_path_buf(), node.clone()));
                 planner.tree(&t, target, &base_snap, true)
             }
             Some(node) => {
                 // A single entry goes into the target directory under its own name.
-                let parent = base_snap.rsplitn(2, |&b| b == b'/').nth(1).unwrap_or(b"/").to_vec();
-                let parent = if parent.is_empty() { b"/".to_vec() } else { parent };
+                let parent = base_snap
+                    .rsplitn(2, |&b| b == b'/')
+                    .nth(1)
+                    .unwrap_or(b"/")
+                    .to_vec();
+                let parent = if parent.is_empty() {
+                    b"/".to_vec()
+                } else {
+                    parent
+                };
                 planner.entry(node, &target.join(os(&node.name)), &parent, true)
             }
         };
-        drop(std::mem::replace(&mut planner.jobs, crossbeam_channel::bounded(0).0));
+        drop(std::mem::replace(
+            &mut planner.jobs,
+            crossbeam_channel::bounded(0).0,
+        ));
         r
     })?;
     // Hard links after their first path is complete, then directory metadata deepest first.
@@ -247,7 +285,10 @@ fn run(
         let _ = std::fs::remove_file(&link);
         if let Err(e) = std::fs::hard_link(&first, &link) {
             shared.error(
-                format!("{}: cannot recreate hard link: {e}", String::from_utf8_lossy(&snap_path)),
+                format!(
+                    "{}: cannot recreate hard link: {e}",
+                    String::from_utf8_lossy(&snap_path)
+                ),
                 progress,
             );
         }
@@ -258,9 +299,18 @@ fn run(
             Err(e) => shared.error(format!("{}: {e}", path.display()), progress),
         }
     }
-    let mut out = shared.counts.into_inner().unwrap_or_else(|p| p.into_inner());
-    out.errors = shared.errors.into_inner().unwrap_or_else(|p| p.into_inner());
-    out.warnings = shared.warnings.into_inner().unwrap_or_else(|p| p.into_inner());
+    let mut out = shared
+        .counts
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner());
+    out.errors = shared
+        .errors
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner());
+    out.warnings = shared
+        .warnings
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner());
     Ok(out)
 }
 
@@ -286,7 +336,13 @@ impl Planner<'_> {
         Ok(())
     }
 
-    fn entry(&mut self, node: &Node, path: &Path, snap_dir: &[u8], parent_selected: bool) -> Result<()> {
+    fn entry(
+        &mut self,
+        node: &Node,
+        path: &Path,
+        snap_dir: &[u8],
+        parent_selected: bool,
+    ) -> Result<()> {
         let snap_path = join_snap(snap_dir, &node.name);
         if self.excludes.matches(os(&snap_path)) {
             return Ok(());
@@ -296,14 +352,22 @@ impl Planner<'_> {
         if node.kind() == NodeKind::Dir {
             if selected {
                 if let Err(e) = ensure_dir(path) {
-                    self.shared.error(format!("{}: {e}", shown()), self.progress);
+                    self.shared
+                        .error(format!("{}: {e}", shown()), self.progress);
                     return Ok(());
                 }
                 self.dirs.push((path.to_path_buf(), node.clone()));
-                self.shared.counts.lock().unwrap_or_else(|p| p.into_inner()).dirs += 1;
+                self.shared
+                    .counts
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .dirs += 1;
             }
             let Some(sub) = node.subtree else {
-                self.shared.error(format!("{}: directory without a tree", shown()), self.progress);
+                self.shared.error(
+                    format!("{}: directory without a tree", shown()),
+                    self.progress,
+                );
                 return Ok(());
             };
             match self.reader.tree(&sub) {
@@ -320,7 +384,8 @@ impl Planner<'_> {
         }
         if let Some(parent) = path.parent() {
             if let Err(e) = ensure_dir(parent) {
-                self.shared.error(format!("{}: {e}", shown()), self.progress);
+                self.shared
+                    .error(format!("{}: {e}", shown()), self.progress);
                 return Ok(());
             }
         }
@@ -328,7 +393,8 @@ impl Planner<'_> {
             if node.nlink > 1 {
                 let key = (node.dev, node.inode);
                 if let Some(first) = self.first_link.get(&key) {
-                    self.links.push((first.clone(), path.to_path_buf(), snap_path));
+                    self.links
+                        .push((first.clone(), path.to_path_buf(), snap_path));
                     return Ok(());
                 }
                 self.first_link.insert(key, path.to_path_buf());
@@ -354,9 +420,15 @@ impl Planner<'_> {
         match r {
             Ok(w) => {
                 w.into_iter().for_each(|w| self.shared.warn(w));
-                self.shared.counts.lock().unwrap_or_else(|p| p.into_inner()).others += 1;
+                self.shared
+                    .counts
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .others += 1;
             }
-            Err(e) => self.shared.error(format!("{}: {e}", shown()), self.progress),
+            Err(e) => self
+                .shared
+                .error(format!("{}: {e}", shown()), self.progress),
         }
         Ok(())
     }
@@ -366,8 +438,10 @@ fn ensure_dir(path: &Path) -> Result<()> {
     match std::fs::symlink_metadata(path) {
         Ok(m) if m.is_dir() => Ok(()),
         Ok(_) => {
-            std::fs::remove_file(path).map_err(|e| Error::io(format!("replacing {}", path.display()), e))?;
-            std::fs::create_dir_all(path).map_err(|e| Error::io(format!("creating {}", path.display()), e))
+            std::fs::remove_file(path)
+                .map_err(|e| Error::io(format!("replacing {}", path.display()), e))?;
+            std::fs::create_dir_all(path)
+                .map_err(|e| Error::io(format!("creating {}", path.display()), e))
         }
         Err(_) => std::fs::create_dir_all(path)
             .map_err(|e| Error::io(format!("creating {}", path.display()), e)),
@@ -376,14 +450,20 @@ fn ensure_dir(path: &Path) -> Result<()> {
 
 /// True if `path` already holds exactly the node's content (checked chunk by chunk).
 fn already_restored(reader: &BlobReader, path: &Path, node: &Node) -> bool {
-    let Ok(m) = std::fs::symlink_metadata(path) else { return false };
+    let Ok(m) = std::fs::symlink_metadata(path) else {
+        return false;
+    };
     if !m.is_file() || m.len() != node.size {
         return false;
     }
-    let Ok(mut f) = File::open(path) else { return false };
+    let Ok(mut f) = File::open(path) else {
+        return false;
+    };
     let mut buf = Vec::new();
     for id in &node.content {
-        let Some(loc) = reader.index.get(id) else { return false };
+        let Some(loc) = reader.index.get(id) else {
+            return false;
+        };
         buf.resize(loc.raw_length as usize, 0);
         if f.read_exact(&mut buf).is_err() || reader.keys.blob_id(&buf) != *id {
             return false;
@@ -448,7 +528,8 @@ fn restore_file(
             let _ = id;
         }
         w.finish(node.size)?;
-        fsmeta::apply(&job.path, node, apply, names).map(|w| w.into_iter().for_each(|w| shared.warn(w)))?;
+        fsmeta::apply(&job.path, node, apply, names)
+            .map(|w| w.into_iter().for_each(|w| shared.warn(w)))?;
         if !lost.is_empty() {
             return Err(Error::corrupt(format!(
                 "restored incompletely, damaged parts left as zeros: {}",
