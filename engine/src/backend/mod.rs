@@ -17,6 +17,7 @@
 
 mod local;
 mod memory;
+mod s3;
 
 pub mod conformance;
 
@@ -30,6 +31,7 @@ use crate::error::{ErrorKind, Result};
 
 pub use local::LocalBackend;
 pub use memory::MemoryBackend;
+pub use s3::{open_backend, S3Backend, S3Location, S3Options};
 
 /// The kinds of files in a repository, each in its own namespace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
