@@ -8,10 +8,8 @@ pub mod noark5;
 mod restore;
 mod snapshots;
 
-use std::sync::Arc;
-
 use anyhow::{Context, Result};
-use hvelv_engine::backend::{DynBackend, LocalBackend};
+use hvelv_engine::backend::DynBackend;
 use hvelv_engine::{IndexedRepository, Repository};
 
 use crate::args::{Cli, Command, Global};
@@ -37,12 +35,7 @@ pub fn backend(g: &Global) -> Result<DynBackend> {
             "no repository given: use -r/--repo PATH or set HVELV_REPOSITORY (create one with `hvelv init -r PATH`)"
         );
     };
-    if loc.contains("://") || loc.starts_with("s3:") {
-        anyhow::bail!(
-            "repository location {loc:?}: only local and SAN directories are supported by this build"
-        );
-    }
-    Ok(Arc::new(LocalBackend::new(loc)))
+    hvelv_engine::backend::open_backend(loc).map_err(anyhow::Error::from)
 }
 
 /// Open the repository (asks for the password).

@@ -6,3 +6,4 @@ mod crash;
 mod damage;
 mod dedup;
 mod roundtrip;
+mod s3;
