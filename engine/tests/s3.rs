@@ -41,9 +41,8 @@ async fn conformance_on_s3() {
     conformance::run(&be).await;
 }
 
-/// Ceph RGW 16 ignores `If-None-Match: *` on versioned buckets, and Object Lock buckets are
-/// always versioned: there `init` must refuse loudly instead of silently losing create-only
-/// semantics. A server that honours the condition must pass the whole suite.
+/// Ceph RGW 16 ignores `If-None-Match: *` on Object Lock buckets: there `init` must refuse
+/// loudly instead of silently losing create-only semantics. A server that honours the condition must pass the whole suite.
 #[tokio::test]
 async fn object_lock_bucket_conforms_or_is_refused() {
     let Some(be) = backend("HVELV_TEST_S3_LOCK", S3Options::default()) else {

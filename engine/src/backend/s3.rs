@@ -10,7 +10,8 @@
 //! * **Create-only.** Every write is a `PUT` with `If-None-Match: *` (`PutMode::Create`); the
 //!   server answers 412 when the key exists, which becomes [`ErrorKind::AlreadyExists`]. A single
 //!   `PUT` is atomic: readers see the old state or the whole object. `create_layout` probes that
-//!   the server honours the condition (some S3 servers silently ignore it) and refuses otherwise.
+//!   the server honours the condition and refuses otherwise: some servers silently ignore it,
+//!   among them Ceph RGW 16 on Object Lock buckets (plain buckets are fine).
 //! * **Large packs: multipart without the condition.** S3's `CompleteMultipartUpload` accepts
 //!   `If-None-Match`, but `object_store` only sends it from its copy-based code path, which Ceph
 //!   RGW rejects (411), and RGW does not evaluate the header on completion anyway. There is no
