@@ -274,7 +274,7 @@ impl Repository {
             .buffer_unordered(LIST_CONCURRENCY)
             .try_collect()
             .await?;
-        out.sort_by(|a, b| (a.snapshot.datetime(), a.id).cmp(&(b.snapshot.datetime(), b.id)));
+        out.sort_by_key(|a| (a.snapshot.datetime(), a.id));
         Ok(out)
     }
 

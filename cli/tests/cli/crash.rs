@@ -8,7 +8,10 @@ use std::time::{Duration, Instant};
 
 use crate::util::{self, Env};
 
-fn content_hashes(root: &Path) -> BTreeMap<Vec<u8>, Option<[u8; 32]>> {
+/// Content hash of every entry, by relative path.
+type Hashes = BTreeMap<Vec<u8>, Option<[u8; 32]>>;
+
+fn content_hashes(root: &Path) -> Hashes {
     util::tree_meta(root, false)
         .into_iter()
         .map(|(k, m)| (k, m.content))
@@ -33,7 +36,7 @@ fn killed_backups_never_damage_earlier_snapshots() {
         "--chunk-max",
         "512K",
     ]);
-    let mut completed: Vec<(String, BTreeMap<Vec<u8>, Option<[u8; 32]>>)> = Vec::new();
+    let mut completed: Vec<(String, Hashes)> = Vec::new();
     let t0 = Instant::now();
     let first = env.backup(&[&src], &[]);
     // Kill delays are drawn from the time a backup takes here, so they land inside the run on
