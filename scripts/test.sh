@@ -27,4 +27,9 @@ export HVELV_TEST_S3_REQUIRED=1
 s3env=$(scripts/s3-up.sh)
 eval "$s3env"
 if [ "$HVELV_S3_STARTED" = 1 ]; then trap 'bash ../shared/tools/s3-rgw.sh stop >&2' EXIT; fi
-cargo test --workspace --locked
+log=$(mktemp)
+cargo test --workspace --locked 2>&1 | tee "$log"
+# One closing line for the whole workspace (cargo prints one per test binary).
+awk '/^test result:/ { for (i = 2; i <= NF; i++) { if ($i == "passed;") p += $(i-1); if ($i == "failed;") f += $(i-1) } }
+     END { printf "%d passed, %d failed\n", p, f }' "$log"
+rm -f "$log"
