@@ -3,7 +3,7 @@
 //! * [`KeySet`]: the repository's secret keys, generated at `init` and never stored unwrapped:
 //!   `enc` (AES-256-GCM for every blob and file), `id` (keyed BLAKE3 for blob ids, so ids do not
 //!   allow confirmation of known plaintext), `chunker` (seed of the gear table).
-//! * [`seal`]/[`open`]: AES-256-GCM with a fresh random 96-bit nonce per message; the nonce is
+//! * [`KeySet::seal`]/[`KeySet::open`]: AES-256-GCM with a fresh random 96-bit nonce per message; the nonce is
 //!   stored in front of the ciphertext. Associated data binds each ciphertext to its role (blob
 //!   type and id, or file kind), so ciphertexts cannot be swapped between places.
 //! * Key files wrap a [`KeySet`] with a key derived from a password by Argon2id.
@@ -23,7 +23,7 @@ use crate::id::BlobId;
 pub const NONCE_LEN: usize = 12;
 /// Bytes of authentication tag after every ciphertext.
 pub const TAG_LEN: usize = 16;
-/// Total overhead of [`seal`].
+/// Total overhead of [`KeySet::seal`].
 pub const SEAL_OVERHEAD: usize = NONCE_LEN + TAG_LEN;
 
 /// The repository's secret keys.

@@ -1,6 +1,6 @@
 //! Tree blobs: one directory's entries, sorted by name, in a stable binary encoding.
 //!
-//! A tree is stored as a blob of type [`crate::BlobType::Tree`]. Every field of a [`Node`] is
+//! A tree is stored as a blob of type [`crate::blob::BlobType::Tree`]. Every field of a [`Node`] is
 //! encrypted with the rest of the blob; names are raw OS bytes (non-UTF-8 names round-trip).
 //! The byte layout is specified in `docs/FORMAT.md` ("Tree blob").
 
