@@ -28,33 +28,8 @@ impl LocalBackend {
         LocalBackend { root: root.into() }
     }
 
-    fn check_name(name: &str) -> Result<()> {
-        if name.is_empty()
-            || name.starts_with('.')
-            || !name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        {
-            return Err(Error::invalid(format!(
-                "invalid repository file name {name:?}"
-            )));
-        }
-        Ok(())
-    }
-
     fn path(&self, kind: FileKind, name: &str) -> Result<PathBuf> {
-        Ok(match kind {
-            FileKind::Config => self.root.join("config"),
-            FileKind::Pack => {
-                Self::check_name(name)?;
-                let sub = name.get(..2).unwrap_or("00");
-                self.root.join("data").join(sub).join(name)
-            }
-            _ => {
-                Self::check_name(name)?;
-                self.root.join(kind.dir()).join(name)
-            }
-        })
+        Ok(self.root.join(super::relative_path(kind, name)?))
     }
 
     async fn blocking<T: Send + 'static>(

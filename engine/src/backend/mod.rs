@@ -86,6 +86,29 @@ impl fmt::Display for FileKind {
     }
 }
 
+/// The path of a file relative to the repository root (`config`, `data/xx/<id>`, `<dir>/<id>`),
+/// the one layout every backend uses. Rejects names that could escape their directory or
+/// collide with temporary files.
+pub(crate) fn relative_path(kind: FileKind, name: &str) -> Result<String> {
+    if kind == FileKind::Config {
+        return Ok("config".to_owned());
+    }
+    if name.is_empty()
+        || name.starts_with('.')
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(crate::Error::invalid(format!(
+            "invalid repository file name {name:?}"
+        )));
+    }
+    Ok(match kind {
+        FileKind::Pack => format!("data/{}/{name}", name.get(..2).unwrap_or("00")),
+        _ => format!("{}/{name}", kind.dir()),
+    })
+}
+
 /// Where repository files are stored. See the module docs for the contract.
 #[async_trait]
 pub trait Backend: Send + Sync + fmt::Debug {

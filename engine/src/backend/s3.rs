@@ -343,26 +343,7 @@ impl S3Backend {
     }
 
     fn path(&self, kind: FileKind, name: &str) -> Result<Path> {
-        if kind == FileKind::Config {
-            return Ok(self.key("config"));
-        }
-        if name.is_empty()
-            || name.starts_with('.')
-            || !name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        {
-            return Err(Error::invalid(format!(
-                "invalid repository file name {name:?}"
-            )));
-        }
-        Ok(match kind {
-            FileKind::Pack => {
-                let sub = name.get(..2).unwrap_or("00");
-                self.key(&format!("data/{sub}/{name}"))
-            }
-            _ => self.key(&format!("{}/{name}", kind.dir())),
-        })
+        Ok(self.key(&super::relative_path(kind, name)?))
     }
 
     /// Parts of one multipart upload sent at once (each holds a concurrency permit).

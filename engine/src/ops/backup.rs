@@ -248,14 +248,7 @@ pub async fn backup(
                     warnings: Vec::new(),
                     progress: &*progress,
                 };
-                if one_fs {
-                    w.devices = Some(
-                        paths
-                            .iter()
-                            .filter_map(|p| std::fs::symlink_metadata(p).ok().map(|m| m.dev()))
-                            .collect(),
-                    );
-                }
+                w.devices = one_fs.then(|| devices_of(&paths));
                 let r = w.run(&paths, parent_tree);
                 let _ = walk_tx.send(r.map(|id| (id, w.summary, w.warnings)));
             })
@@ -351,16 +344,25 @@ async fn collect(repo: &IndexedRepository, mut rx: mpsc::Receiver<Sealed>) -> Re
     let mut stats = CollectStats::default();
     let mut pending_index = IndexFile::default();
 
-    async fn finish_one(
-        uploads: &mut tokio::task::JoinSet<Result<(FileId, Vec<crate::pack::PackEntry>)>>,
+    type Upload = Result<(FileId, Vec<crate::pack::PackEntry>)>;
+    /// Record a finished upload in the pending index file.
+    fn record(
+        r: std::result::Result<Upload, tokio::task::JoinError>,
         pending: &mut IndexFile,
     ) -> Result<()> {
-        if let Some(r) = uploads.join_next().await {
-            let (id, entries) =
-                r.map_err(|e| Error::new(ErrorKind::Io, format!("upload task failed: {e}")))??;
-            pending.packs.push((id, entries));
-        }
+        let (id, entries) =
+            r.map_err(|e| Error::new(ErrorKind::Io, format!("upload task failed: {e}")))??;
+        pending.packs.push((id, entries));
         Ok(())
+    }
+    async fn finish_one(
+        uploads: &mut tokio::task::JoinSet<Upload>,
+        pending: &mut IndexFile,
+    ) -> Result<()> {
+        match uploads.join_next().await {
+            Some(r) => record(r, pending),
+            None => Ok(()),
+        }
     }
 
     let start_upload = |uploads: &mut tokio::task::JoinSet<_>, b: PackBuilder| -> Result<()> {
@@ -396,9 +398,7 @@ async fn collect(repo: &IndexedRepository, mut rx: mpsc::Receiver<Sealed>) -> Re
             start_upload(&mut uploads, full)?;
         }
         while let Some(r) = uploads.try_join_next() {
-            let (id, entries) =
-                r.map_err(|e| Error::new(ErrorKind::Io, format!("upload task failed: {e}")))??;
-            pending_index.packs.push((id, entries));
+            record(r, &mut pending_index)?;
         }
         if pending_index.packs.len() >= PACKS_PER_INDEX {
             repo.save_index(&pending_index).await?;
@@ -741,14 +741,17 @@ fn open_noatime(path: &Path) -> std::io::Result<File> {
     }
 }
 
+/// The file systems (st_dev) of the backup paths: `--one-file-system` stays on these.
+fn devices_of(paths: &[PathBuf]) -> HashSet<u64> {
+    paths
+        .iter()
+        .filter_map(|p| std::fs::symlink_metadata(p).ok().map(|m| m.dev()))
+        .collect()
+}
+
 /// Count files and bytes for progress totals (metadata only).
 fn scan_totals(paths: &[PathBuf], patterns: &Patterns, one_fs: bool, progress: &dyn Progress) {
-    let devices: Option<HashSet<u64>> = one_fs.then(|| {
-        paths
-            .iter()
-            .filter_map(|p| std::fs::symlink_metadata(p).ok().map(|m| m.dev()))
-            .collect()
-    });
+    let devices = one_fs.then(|| devices_of(paths));
     let (mut files, mut bytes) = (0u64, 0u64);
     let mut stack: Vec<PathBuf> = paths.to_vec();
     while let Some(p) = stack.pop() {

@@ -508,7 +508,7 @@ fn restore_file(
         let mut w = FileWriter::create(&job.path, node.is_sparse())?;
         let mut written = 0u64;
         let mut lost = Vec::new();
-        for (id, raw_len, data) in ChunkPrefetch::new(reader, &node.content, 4) {
+        for (_, raw_len, data) in ChunkPrefetch::new(reader, &node.content, 4) {
             match data {
                 Ok(d) => {
                     w.write(&d)?;
@@ -525,7 +525,6 @@ fn restore_file(
                     written += n;
                 }
             }
-            let _ = id;
         }
         w.finish(node.size)?;
         fsmeta::apply(&job.path, node, apply, names)
