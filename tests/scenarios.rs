@@ -1,5 +1,7 @@
 //! Cross-crate scenarios through the engine's library API, with fault-injecting backends.
 
+mod prune;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 

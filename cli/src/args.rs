@@ -49,6 +49,8 @@ pub enum Command {
     Ls(LsArgs),
     /// Restore a snapshot, a folder or a file.
     Restore(RestoreArgs),
+    /// Delete data no snapshot needs (run after `forget`); never blocks running backups.
+    Prune(PruneArgs),
     /// Manage the repository's passwords.
     #[command(subcommand)]
     Key(KeyCommand),
@@ -151,6 +153,23 @@ pub struct RestoreArgs {
     pub host: Option<String>,
 }
 
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Show what would be deleted and repacked, change nothing.
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
+    /// Repack packs with more than this share unused (percent).
+    #[arg(long, default_value = "20%", value_parser = parse_percent)]
+    pub repack_unused: f64,
+    /// Repack at most this much pack data in one run (e.g. 10G).
+    #[arg(long, value_parser = parse_size)]
+    pub max_repack: Option<u64>,
+    /// Wait up to this long (e.g. 30m) for running backups so that deletion happens in this
+    /// run; by default deletion waiting for backups is left to the next prune.
+    #[arg(long, default_value = "0s", value_parser = parse_duration)]
+    pub wait: std::time::Duration,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum KeyCommand {
     /// Add a password (asks for the new one, or reads --new-password-file).
@@ -159,6 +178,42 @@ pub enum KeyCommand {
         #[arg(long)]
         new_password_file: Option<PathBuf>,
     },
+}
+
+/// Parse `20%` or `20` as a fraction (0.2).
+pub fn parse_percent(s: &str) -> Result<f64, String> {
+    let t = s.trim().trim_end_matches('%');
+    let v: f64 = t
+        .parse()
+        .map_err(|_| format!("{s:?} is not a percentage (e.g. 20%)"))?;
+    if !(0.0..=100.0).contains(&v) {
+        return Err(format!("{s:?} is not between 0% and 100%"));
+    }
+    Ok(v / 100.0)
+}
+
+/// Parse `90s`, `30m`, `2h`, `1d` or plain seconds.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let t = s.trim();
+    let (num, mult) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let m = match c {
+                's' => 1u64,
+                'm' => 60,
+                'h' => 3600,
+                'd' => 86400,
+                _ => return Err(format!("{s:?}: unknown unit {c:?} (use s, m, h or d)")),
+            };
+            (&t[..i], m)
+        }
+        _ => (t, 1),
+    };
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration (e.g. 30m)"))?;
+    n.checked_mul(mult)
+        .map(std::time::Duration::from_secs)
+        .ok_or_else(|| format!("{s:?} is too long"))
 }
 
 /// Parse `123`, `64K`, `16M`, `1G` (binary units).

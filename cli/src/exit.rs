@@ -12,6 +12,8 @@ pub const PARTIAL: i32 = 3;
 pub const FINDINGS: i32 = 4;
 /// No repository at the given location.
 pub const NO_REPOSITORY: i32 = 10;
+/// Another job conflicts (a second prune), or a prune overtook this job; retry later.
+pub const CONFLICT: i32 = 11;
 /// Wrong password.
 pub const WRONG_PASSWORD: i32 = 12;
 /// Repository data is damaged or was tampered with.
@@ -27,6 +29,7 @@ pub fn report(e: &anyhow::Error) -> i32 {
         Some(ErrorKind::NotFound) if e.to_string().contains("no hvelv repository") => NO_REPOSITORY,
         Some(ErrorKind::WrongPassword) => WRONG_PASSWORD,
         Some(ErrorKind::Corrupt) => CORRUPT,
+        Some(ErrorKind::Conflict) => CONFLICT,
         _ => FATAL,
     }
 }

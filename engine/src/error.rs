@@ -28,6 +28,9 @@ pub enum ErrorKind {
     Backend,
     /// The operation was cancelled.
     Cancelled,
+    /// Another job holds the repository in a way that conflicts (e.g. a second prune), or a
+    /// concurrent job invalidated this one's work; nothing was damaged, retry later.
+    Conflict,
 }
 
 /// The engine's error: a kind, a human message with context, and an optional source.

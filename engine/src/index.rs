@@ -57,6 +57,8 @@ pub struct Index {
     packs: Vec<FileId>,
     pack_pos: IdMap<FileId, u32>,
     blobs: IdMap<BlobId, Location>,
+    /// Per pack position: pending deletion by prune (see [`crate::gc`]).
+    doomed: Vec<bool>,
 }
 
 impl Index {
@@ -69,6 +71,7 @@ impl Index {
     pub fn add_pack(&mut self, pack: FileId, entries: &[PackEntry]) {
         let pos = *self.pack_pos.entry(pack).or_insert_with(|| {
             self.packs.push(pack);
+            self.doomed.push(false);
             (self.packs.len() - 1) as u32
         });
         self.blobs.reserve(entries.len());
@@ -88,14 +91,41 @@ impl Index {
         self.blobs.get(id).copied()
     }
 
-    /// True if the blob is stored.
+    /// True if the blob is stored (possibly in a pack pending deletion).
     pub fn contains(&self, id: &BlobId) -> bool {
         self.blobs.contains_key(id)
+    }
+
+    /// True if a backup may reference the stored blob instead of storing it again: it is
+    /// stored in a pack that prune has not scheduled for deletion.
+    pub fn dedup_hit(&self, id: &BlobId) -> bool {
+        self.blobs
+            .get(id)
+            .is_some_and(|l| !self.doomed[l.pack as usize])
+    }
+
+    /// Mark packs as pending deletion: [`Index::dedup_hit`] ignores their blobs from now on.
+    pub fn mark_doomed(&mut self, packs: &std::collections::HashSet<FileId>) {
+        for (i, p) in self.packs.iter().enumerate() {
+            if packs.contains(p) {
+                self.doomed[i] = true;
+            }
+        }
+    }
+
+    /// Every blob and its location.
+    pub fn iter(&self) -> impl Iterator<Item = (&BlobId, &Location)> {
+        self.blobs.iter()
     }
 
     /// The pack at position `pos`.
     pub fn pack_id(&self, pos: u32) -> FileId {
         self.packs[pos as usize]
+    }
+
+    /// Position of a pack, if indexed.
+    pub fn pack_position(&self, id: &FileId) -> Option<u32> {
+        self.pack_pos.get(id).copied()
     }
 
     /// True if the pack is indexed.
@@ -123,6 +153,26 @@ impl Index {
         for (pack, entries) in &file.packs {
             self.add_pack(*pack, entries);
         }
+    }
+
+    /// Build from index files, preferring copies outside `doomed` packs (a blob that prune
+    /// copied to a new pack must resolve to the copy), and mark `doomed` packs.
+    pub fn from_files<'a>(
+        files: impl IntoIterator<Item = &'a IndexFile> + Clone,
+        doomed: &std::collections::HashSet<FileId>,
+    ) -> Index {
+        let mut index = Index::new();
+        for keep in [true, false] {
+            for f in files.clone() {
+                for (pack, entries) in &f.packs {
+                    if doomed.contains(pack) != keep {
+                        index.add_pack(*pack, entries);
+                    }
+                }
+            }
+        }
+        index.mark_doomed(doomed);
+        index
     }
 }
 
@@ -226,6 +276,23 @@ mod tests {
         for cut in 0..b.len() {
             assert!(IndexFile::decode(&b[..cut]).is_err());
         }
+    }
+
+    #[test]
+    fn doomed_packs_are_not_dedup_hits_and_copies_win() {
+        let f = sample();
+        let copy = IndexFile {
+            packs: vec![(FileId([7; 32]), f.packs[0].1.clone())],
+        };
+        let doomed: std::collections::HashSet<FileId> = [FileId([9; 32])].into();
+        // The doomed pack comes first in the files, yet the copy is what the index resolves to.
+        let i = Index::from_files([&f, &copy], &doomed);
+        let id = BlobId([1; 32]);
+        assert_eq!(i.pack_id(i.get(&id).unwrap().pack), FileId([7; 32]));
+        assert!(i.dedup_hit(&id));
+        let only = Index::from_files([&f], &doomed);
+        assert!(only.contains(&id));
+        assert!(!only.dedup_hit(&id));
     }
 
     proptest::proptest! {

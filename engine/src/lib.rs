@@ -36,6 +36,7 @@ pub mod format {
     pub mod sealed;
 }
 pub mod fsmeta;
+pub mod gc;
 mod id;
 pub mod index;
 pub mod ops;

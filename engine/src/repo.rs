@@ -16,6 +16,7 @@ use crate::config::{Config, DEFAULT_PACK_SIZE, DEFAULT_ZSTD_LEVEL, REPO_VERSION}
 use crate::crypto::{self, KdfParams, KeyInfo, KeySet, Sealer};
 use crate::error::{Error, ErrorKind, Result};
 use crate::format::sealed::{self, CONFIG_MAGIC, INDEX_MAGIC, SNAPSHOT_MAGIC};
+use crate::gc::GcState;
 use crate::id::{BlobId, FileId};
 use crate::index::{Index, IndexFile};
 use crate::pack::{self, TRAILER_LEN};
@@ -305,30 +306,33 @@ impl Repository {
         }
     }
 
-    /// Load every index file (typestate step to [`IndexedRepository`]).
-    pub async fn load_index(self) -> Result<IndexedRepository> {
+    /// Read and decode every index file, with its name.
+    pub async fn read_index_files(&self) -> Result<Vec<(String, IndexFile)>> {
         let names = self.backend.list(FileKind::Index).await?;
-        let files: Vec<IndexFile> = stream::iter(names)
-            .map(|(name, _)| {
-                let this = &self;
-                async move {
-                    let payload = this
-                        .read_sealed(FileKind::Index, INDEX_MAGIC, &name)
-                        .await?;
-                    IndexFile::decode(&payload)
-                        .map_err(|e| e.context(format!("index file {}", &name[..8])))
-                }
+        stream::iter(names)
+            .map(|(name, _)| async move {
+                let payload = self
+                    .read_sealed(FileKind::Index, INDEX_MAGIC, &name)
+                    .await?;
+                let f = IndexFile::decode(&payload)
+                    .map_err(|e| e.context(format!("index file {}", &name[..8])))?;
+                Ok::<_, Error>((name, f))
             })
             .buffer_unordered(LIST_CONCURRENCY)
             .try_collect()
-            .await?;
-        let mut index = Index::new();
-        for f in &files {
-            index.merge(f);
-        }
+            .await
+    }
+
+    /// Load every index file (typestate step to [`IndexedRepository`]). Packs that prune has
+    /// scheduled for deletion stay readable but are not used for deduplication.
+    pub async fn load_index(self) -> Result<IndexedRepository> {
+        let gc = GcState::load(&self).await?;
+        let files = self.read_index_files().await?;
+        let index = Index::from_files(files.iter().map(|(_, f)| f), &gc.doomed_packs());
         Ok(IndexedRepository {
             repo: self,
             index: Arc::new(index),
+            gc: Arc::new(gc),
         })
     }
 }
@@ -338,6 +342,7 @@ impl Repository {
 pub struct IndexedRepository {
     repo: Repository,
     index: Arc<Index>,
+    gc: Arc<GcState>,
 }
 
 impl std::ops::Deref for IndexedRepository {
@@ -360,6 +365,25 @@ impl IndexedRepository {
     /// The loaded index.
     pub fn index(&self) -> &Arc<Index> {
         &self.index
+    }
+
+    /// The prune records seen when the index was loaded or last refreshed.
+    pub fn gc_state(&self) -> &Arc<GcState> {
+        &self.gc
+    }
+
+    /// Read the prune records again and stop deduplicating against packs newly scheduled for
+    /// deletion. A backup calls this after creating its job marker (see [`crate::gc`]).
+    pub async fn refresh_gc(&mut self) -> Result<()> {
+        let gc = GcState::load(&self.repo).await?;
+        let doomed = gc.doomed_packs();
+        if doomed != self.gc.doomed_packs() {
+            let mut idx = (*self.index).clone();
+            idx.mark_doomed(&doomed);
+            self.index = Arc::new(idx);
+        }
+        self.gc = Arc::new(gc);
+        Ok(())
     }
 
     /// Replace the in-memory index (after a backup added packs).
@@ -406,11 +430,13 @@ impl IndexedRepository {
     /// next backup reuses their blobs. Writes one index file for them.
     pub async fn recover_unindexed_packs(&mut self) -> Result<Recovery> {
         let packs = self.backend().list(FileKind::Pack).await?;
+        // Packs scheduled for deletion may have lost their index entries already; never revive them.
+        let doomed = self.gc.doomed_packs();
         let missing: Vec<(String, u64)> = packs
             .into_iter()
             .filter(|(n, _)| {
                 FileId::from_hex(n)
-                    .map(|id| !self.index.has_pack(&id))
+                    .map(|id| !self.index.has_pack(&id) && !doomed.contains(&id))
                     .unwrap_or(false)
             })
             .collect();

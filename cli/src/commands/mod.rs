@@ -5,6 +5,7 @@ mod init;
 mod key;
 mod ls;
 pub mod noark5;
+mod prune;
 mod restore;
 mod snapshots;
 
@@ -23,6 +24,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::Snapshots(a) => snapshots::run(&g, a).await,
         Command::Ls(a) => ls::run(&g, a).await,
         Command::Restore(a) => restore::run(&g, a).await,
+        Command::Prune(a) => prune::run(&g, a).await,
         Command::Key(k) => key::run(&g, k).await,
         Command::Noark5(a) => tokio::task::spawn_blocking(move || noark5::run(a)).await?,
     }

@@ -46,19 +46,22 @@ pub enum FileKind {
     Index,
     /// Snapshot files (`snapshots/`).
     Snapshot,
-    /// Lock files (`locks/`).
+    /// Lock files (`locks/`): markers of running jobs (see [`crate::gc`]).
     Lock,
+    /// Garbage-collection records (`gc/`): deletions planned and executed by prune.
+    Gc,
 }
 
 impl FileKind {
     /// Every kind, in layout order.
-    pub const ALL: [FileKind; 6] = [
+    pub const ALL: [FileKind; 7] = [
         FileKind::Config,
         FileKind::Key,
         FileKind::Pack,
         FileKind::Index,
         FileKind::Snapshot,
         FileKind::Lock,
+        FileKind::Gc,
     ];
     /// The directory (or file name for config) of the kind.
     pub fn dir(self) -> &'static str {
@@ -69,6 +72,7 @@ impl FileKind {
             FileKind::Index => "index",
             FileKind::Snapshot => "snapshots",
             FileKind::Lock => "locks",
+            FileKind::Gc => "gc",
         }
     }
 }
@@ -82,6 +86,7 @@ impl fmt::Display for FileKind {
             FileKind::Index => "index",
             FileKind::Snapshot => "snapshot",
             FileKind::Lock => "lock",
+            FileKind::Gc => "gc record",
         })
     }
 }

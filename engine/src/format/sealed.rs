@@ -17,6 +17,10 @@ pub const CONFIG_MAGIC: &[u8; 8] = b"HVELVCFG";
 pub const INDEX_MAGIC: &[u8; 8] = b"HVELVIDX";
 /// Magic of snapshot files.
 pub const SNAPSHOT_MAGIC: &[u8; 8] = b"HVELVSNP";
+/// Magic of job markers (`locks/`).
+pub const LOCK_MAGIC: &[u8; 8] = b"HVELVLCK";
+/// Magic of garbage-collection records (`gc/`).
+pub const GC_MAGIC: &[u8; 8] = b"HVELVGCR";
 /// Version of the sealed-file envelope.
 pub const SEALED_VERSION: u16 = 1;
 

@@ -31,6 +31,7 @@ use crate::chunker::{ChunkReader, Chunker};
 use crate::crypto::KeySet;
 use crate::error::{Error, ErrorKind, Result};
 use crate::fsmeta::{self, Names};
+use crate::gc::{self, JobKind, Lease};
 use crate::id::{BlobId, FileId};
 use crate::index::{Index, IndexFile};
 use crate::pack::{FinishedPack, PackBuilder};
@@ -118,7 +119,25 @@ struct Sealed {
 }
 
 /// Run a backup. The repository's index is updated in place.
+///
+/// The backup announces itself with a job marker before it relies on the index, so a prune
+/// running at the same time never deletes data this backup references (see [`crate::gc`]).
 pub async fn backup(
+    repo: &mut IndexedRepository,
+    opts: &BackupOptions,
+    progress: Arc<dyn Progress>,
+) -> Result<BackupOutcome> {
+    let lease = Lease::acquire(repo, JobKind::Backup).await?;
+    let r = async {
+        repo.refresh_gc().await?;
+        backup_with_marker(repo, opts, progress).await
+    }
+    .await;
+    lease.release().await;
+    r
+}
+
+async fn backup_with_marker(
     repo: &mut IndexedRepository,
     opts: &BackupOptions,
     progress: Arc<dyn Progress>,
@@ -297,7 +316,18 @@ pub async fn backup(
         summary,
         program: format!("hvelv {}", env!("CARGO_PKG_VERSION")),
     };
+    let known = repo.gc_state().known();
+    gc::ensure_not_overtaken(repo, &known).await?;
     let id = repo.save_snapshot(&snapshot).await?;
+    // A prune that considered this backup dead may have started deleting between the check
+    // above and the snapshot write; then the snapshot must not stay.
+    if let Err(e) = gc::ensure_not_overtaken(repo, &known).await {
+        let _ = repo
+            .backend()
+            .remove(FileKind::Snapshot, &id.to_hex())
+            .await;
+        return Err(e);
+    }
     Ok(BackupOutcome {
         snapshot: SnapshotEntry { id, snapshot },
         warnings,
@@ -553,7 +583,7 @@ impl Walker<'_> {
         let tree = Tree { nodes };
         let bytes = tree.encode();
         let id = self.keys.blob_id(&bytes);
-        if !self.index.contains(&id) && self.seen.insert(id) {
+        if !self.index.dedup_hit(&id) && self.seen.insert(id) {
             self.send(BlobType::Tree, id, Bytes::from(bytes))?;
         }
         Ok(id)
@@ -662,7 +692,7 @@ impl Walker<'_> {
             }
         }
         if let Some(p) = parent.filter(|p| p.kind() == NodeKind::File) {
-            if fsmeta::unchanged(p, node) && p.content.iter().all(|id| self.index.contains(id)) {
+            if fsmeta::unchanged(p, node) && p.content.iter().all(|id| self.index.dedup_hit(id)) {
                 node.content = p.content.clone();
                 self.summary.files_unchanged += 1;
                 self.progress.bytes(node.size);
@@ -698,7 +728,7 @@ impl Walker<'_> {
             let id = self.keys.blob_id(&chunk);
             read += chunk.len() as u64;
             self.progress.bytes(chunk.len() as u64);
-            if !self.index.contains(&id) && self.seen.insert(id) {
+            if !self.index.dedup_hit(&id) && self.seen.insert(id) {
                 self.summary.bytes_added += chunk.len() as u64;
                 self.send(BlobType::Data, id, chunk)?;
             }

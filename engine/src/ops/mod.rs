@@ -5,4 +5,5 @@ pub mod backup;
 pub mod exclude;
 pub(crate) mod fetch;
 pub mod ls;
+pub mod prune;
 pub mod restore;
