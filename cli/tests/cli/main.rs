@@ -5,5 +5,6 @@ mod util;
 mod crash;
 mod damage;
 mod dedup;
+mod prune;
 mod roundtrip;
 mod s3;
