@@ -49,6 +49,8 @@ pub enum Command {
     Ls(LsArgs),
     /// Restore a snapshot, a folder or a file.
     Restore(RestoreArgs),
+    /// Copy snapshots from another repository (only missing data is sent).
+    Copy(CopyArgs),
     /// Delete data no snapshot needs (run after `forget`); never blocks running backups.
     Prune(PruneArgs),
     /// Manage the repository's passwords.
@@ -81,6 +83,46 @@ pub struct InitArgs {
     /// Argon2id passes for the key file.
     #[arg(long, default_value_t = 3)]
     pub kdf_passes: u32,
+    /// Use the chunker parameters and keys of this repository, so `hvelv copy` from it keeps
+    /// deduplication (its password: --from-password-file/-command, HVELV_FROM_PASSWORD*).
+    #[arg(long, value_name = "REPO", conflicts_with_all = ["chunk_min", "chunk_avg", "chunk_max"])]
+    pub copy_chunker_params_from: Option<String>,
+    #[command(flatten)]
+    pub from: FromPassword,
+}
+
+/// Password of a second repository (the source of `copy`, or of `init --copy-chunker-params-from`).
+#[derive(Debug, Args, Clone)]
+pub struct FromPassword {
+    /// File whose first line is the source repository's password.
+    #[arg(long, env = "HVELV_FROM_PASSWORD_FILE")]
+    pub from_password_file: Option<PathBuf>,
+    /// Command printing the source repository's password.
+    #[arg(long, env = "HVELV_FROM_PASSWORD_COMMAND")]
+    pub from_password_command: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CopyArgs {
+    /// Source repository.
+    #[arg(long, value_name = "REPO")]
+    pub from: String,
+    #[command(flatten)]
+    pub from_password: FromPassword,
+    /// Target repository (default: -r/--repo, HVELV_REPOSITORY; its password as usual).
+    #[arg(long, value_name = "REPO")]
+    pub to: Option<String>,
+    /// Snapshots to copy (ids, prefixes or `latest`); default with --all/--tag/--host: all matching.
+    pub snapshots: Vec<String>,
+    /// Copy every snapshot of the source.
+    #[arg(long, conflicts_with = "snapshots")]
+    pub all: bool,
+    /// Only snapshots with this tag (repeatable: any of them).
+    #[arg(long = "tag")]
+    pub tags: Vec<String>,
+    /// Only snapshots of this host.
+    #[arg(long)]
+    pub host: Option<String>,
 }
 
 #[derive(Debug, Args)]

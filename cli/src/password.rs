@@ -10,14 +10,39 @@ use crate::args::Global;
 
 /// The password for an existing repository.
 pub fn get(g: &Global) -> Result<Zeroizing<Vec<u8>>> {
-    if let Some(f) = &g.password_file {
+    from_sources(
+        g.password_file.as_deref(),
+        g.password_command.as_deref(),
+        "HVELV_PASSWORD",
+        "repository password: ",
+    )
+    .map_err(|e| {
+        if e.to_string().starts_with("no password given") {
+            anyhow::anyhow!(
+                "no password given: use --password-file, --password-command, or the environment \
+                 variables HVELV_PASSWORD_FILE, HVELV_PASSWORD_COMMAND or HVELV_PASSWORD"
+            )
+        } else {
+            e
+        }
+    })
+}
+
+/// A password from a file, a command, the environment variable `env`, or a prompt.
+pub fn from_sources(
+    file: Option<&std::path::Path>,
+    command: Option<&str>,
+    env: &str,
+    prompt: &str,
+) -> Result<Zeroizing<Vec<u8>>> {
+    if let Some(f) = file {
         let text = Zeroizing::new(
             std::fs::read(f)
                 .with_context(|| format!("cannot read password file {}", f.display()))?,
         );
         return first_line(&text, &format!("password file {}", f.display()));
     }
-    if let Some(cmd) = &g.password_command {
+    if let Some(cmd) = command {
         let out = std::process::Command::new("sh")
             .arg("-c")
             .arg(cmd)
@@ -30,21 +55,17 @@ pub fn get(g: &Global) -> Result<Zeroizing<Vec<u8>>> {
         let text = Zeroizing::new(out.stdout);
         return first_line(&text, "password command output");
     }
-    if let Ok(p) = std::env::var("HVELV_PASSWORD") {
+    if let Ok(p) = std::env::var(env) {
         if p.is_empty() {
-            bail!("HVELV_PASSWORD is set but empty");
+            bail!("{env} is set but empty");
         }
         return Ok(Zeroizing::new(p.into_bytes()));
     }
     if std::io::stdin().is_terminal() {
-        let p =
-            rpassword::prompt_password("repository password: ").context("reading the password")?;
+        let p = rpassword::prompt_password(prompt).context("reading the password")?;
         return Ok(Zeroizing::new(p.into_bytes()));
     }
-    bail!(
-        "no password given: use --password-file, --password-command, or the environment \
-         variables HVELV_PASSWORD_FILE, HVELV_PASSWORD_COMMAND or HVELV_PASSWORD"
-    )
+    bail!("no password given for {}", prompt.trim_end_matches(": "))
 }
 
 /// A new password (init, key add): from the same sources, or asked twice on a terminal.

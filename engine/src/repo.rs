@@ -34,6 +34,9 @@ pub struct InitOptions {
     pub zstd_level: i32,
     /// Argon2id parameters of the first key.
     pub kdf: KdfParams,
+    /// Take the chunker parameters and the id and chunker keys from this repository, so that
+    /// both cut and name data identically and `copy` keeps deduplication.
+    pub copy_chunker_from: Option<Repository>,
 }
 
 impl Default for InitOptions {
@@ -43,6 +46,7 @@ impl Default for InitOptions {
             pack_size: DEFAULT_PACK_SIZE,
             zstd_level: DEFAULT_ZSTD_LEVEL,
             kdf: KdfParams::DEFAULT,
+            copy_chunker_from: None,
         }
     }
 }
@@ -80,12 +84,16 @@ impl Repository {
         }
         let mut rid = [0u8; 16];
         crypto::random_bytes(&mut rid)?;
+        let chunker = match &opts.copy_chunker_from {
+            Some(r) => r.config().chunker_params(),
+            None => opts.chunker,
+        };
         let config = Config {
             version: REPO_VERSION,
             id: hex::encode(rid),
-            chunk_min: opts.chunker.min,
-            chunk_avg: opts.chunker.avg,
-            chunk_max: opts.chunker.max,
+            chunk_min: chunker.min,
+            chunk_avg: chunker.avg,
+            chunk_max: chunker.max,
             pack_size: opts.pack_size,
             zstd_level: opts.zstd_level,
             created: chrono::Local::now().to_rfc3339(),
@@ -93,7 +101,11 @@ impl Repository {
         config.validate()?;
         opts.kdf.validate()?;
         backend.create_layout().await?;
-        let keys = KeySet::generate()?;
+        let mut keys = KeySet::generate()?;
+        if let Some(r) = &opts.copy_chunker_from {
+            keys.id = r.keys().id;
+            keys.chunker = r.keys().chunker;
+        }
         let kf = crypto::wrap_keys(&keys, password, opts.kdf, &key_info())?;
         let key_id = FileId::of(&kf).to_hex();
         backend

@@ -61,6 +61,9 @@ pub struct Snapshot {
     pub summary: Summary,
     /// Program and version that wrote it.
     pub program: String,
+    /// For a snapshot copied from another repository (or rewritten): the id it had there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original: Option<String>,
 }
 
 impl Snapshot {
@@ -107,6 +110,7 @@ mod tests {
             parent: None,
             summary: Summary::default(),
             program: "hvelv".into(),
+            original: None,
         };
         assert_eq!(Snapshot::decode(&s.encode()).unwrap(), s);
         assert!(s.datetime().is_some());

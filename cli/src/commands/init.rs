@@ -13,7 +13,16 @@ fn u32_of(v: u64, what: &str) -> Result<u32> {
 
 pub async fn run(g: &Global, a: InitArgs) -> Result<i32> {
     let be = super::backend(g)?;
+    let copy_chunker_from = match &a.copy_chunker_params_from {
+        Some(loc) => Some(
+            super::open_other(loc, &a.from)
+                .await
+                .with_context(|| format!("opening {loc} to copy its chunker parameters"))?,
+        ),
+        None => None,
+    };
     let opts = InitOptions {
+        copy_chunker_from,
         chunker: ChunkerParams {
             min: u32_of(a.chunk_min, "--chunk-min")?,
             avg: u32_of(a.chunk_avg, "--chunk-avg")?,

@@ -1,6 +1,7 @@
 //! One module per subcommand; `run` dispatches.
 
 mod backup;
+mod copy;
 mod init;
 mod key;
 mod ls;
@@ -25,6 +26,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::Ls(a) => ls::run(&g, a).await,
         Command::Restore(a) => restore::run(&g, a).await,
         Command::Prune(a) => prune::run(&g, a).await,
+        Command::Copy(a) => copy::run(&g, a).await,
         Command::Key(k) => key::run(&g, k).await,
         Command::Noark5(a) => tokio::task::spawn_blocking(move || noark5::run(a)).await?,
     }
@@ -44,6 +46,24 @@ pub fn backend(g: &Global) -> Result<DynBackend> {
 pub async fn open(g: &Global) -> Result<Repository> {
     let be = backend(g)?;
     let pw = crate::password::get(g)?;
+    Repository::open(be, &pw).await.map_err(anyhow::Error::from)
+}
+
+/// Open a second repository (copy source) with the `--from-password-*` options.
+pub async fn open_other(loc: &str, pw: &crate::args::FromPassword) -> Result<Repository> {
+    let be = hvelv_engine::backend::open_backend(loc)?;
+    let pw = crate::password::from_sources(
+        pw.from_password_file.as_deref(),
+        pw.from_password_command.as_deref(),
+        "HVELV_FROM_PASSWORD",
+        "source repository password: ",
+    )
+    .with_context(|| {
+        format!(
+            "the password of {loc}: use --from-password-file, --from-password-command, or \
+             HVELV_FROM_PASSWORD_FILE, HVELV_FROM_PASSWORD_COMMAND, HVELV_FROM_PASSWORD"
+        )
+    })?;
     Repository::open(be, &pw).await.map_err(anyhow::Error::from)
 }
 

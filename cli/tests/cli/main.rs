@@ -2,6 +2,7 @@
 
 mod util;
 
+mod copy;
 mod crash;
 mod damage;
 mod dedup;

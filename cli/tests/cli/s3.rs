@@ -118,3 +118,72 @@ fn missing_credentials_and_missing_repository_are_clear_errors() {
     // Nothing at that prefix yet: the documented "no repository" exit code.
     run(&env, &repo, &["snapshots"], 10);
 }
+
+/// The nightly offsite case: a local (SAN) repository copied to S3 in one command; the second
+/// night sends only what changed; the offsite copy restores byte-exact.
+#[test]
+fn nightly_copy_from_local_to_s3() {
+    let Some(repo) = s3_repo() else { return };
+    let env = Env::new();
+    let src = env.path("src");
+    build_tree(&src);
+    fs::write(src.join("big.bin"), util::random_bytes(9, 12 << 20)).unwrap();
+    env.init(&[]);
+    env.backup(&[&src], &[]);
+    let local = env.repo();
+    let with_from = |args: &[&str], code: i32| {
+        let out = env
+            .cmd()
+            .env("HVELV_REPOSITORY", &repo)
+            .env("HVELV_FROM_PASSWORD", util::PASSWORD)
+            .args(args)
+            .output()
+            .expect("run hvelv");
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {out:?}");
+        out
+    };
+    with_from(
+        &[
+            "init",
+            "--kdf-memory",
+            "8",
+            "--kdf-passes",
+            "1",
+            "--copy-chunker-params-from",
+            local.to_str().unwrap(),
+        ],
+        0,
+    );
+    let copy = |env: &Env| -> serde_json::Value {
+        let _ = env;
+        let out = with_from(
+            &["copy", "--all", "--json", "--from", local.to_str().unwrap()],
+            0,
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let night1 = copy(&env);
+    assert_eq!(night1["copied"].as_array().unwrap().len(), 1, "{night1}");
+    fs::write(src.join("new.txt"), b"written on day two").unwrap();
+    env.backup(&[&src], &[]);
+    let night2 = copy(&env);
+    assert_eq!(night2["copied"].as_array().unwrap().len(), 1, "{night2}");
+    assert!(
+        night2["bytes"].as_u64().unwrap() < 1 << 20,
+        "day two sends only the change and trees: {night2}"
+    );
+    let t = env.path("from-s3");
+    let id = night2["copied"][0]["target"].as_str().unwrap().to_owned();
+    run(
+        &env,
+        &repo,
+        &[
+            "restore",
+            &format!("{id}:{}", src.display()),
+            "--target",
+            t.to_str().unwrap(),
+        ],
+        0,
+    );
+    assert_same_tree(&src, &t, false);
+}

@@ -105,17 +105,66 @@ const PACKS_PER_INDEX: usize = 32;
 /// Concurrent pack uploads.
 const UPLOAD_CONCURRENCY: usize = 4;
 
-struct Job {
-    ty: BlobType,
-    id: BlobId,
-    data: Bytes,
+/// A blob to compress and encrypt.
+pub(crate) struct Job {
+    pub ty: BlobType,
+    pub id: BlobId,
+    pub data: Bytes,
 }
 
-struct Sealed {
+/// A sealed blob on its way into a pack.
+pub(crate) struct Sealed {
     ty: BlobType,
     id: BlobId,
     raw_len: u32,
     bytes: Vec<u8>,
+}
+
+/// Start `threads` seal workers reading `jobs` and sending to `sealed`; join them at the end.
+pub(crate) fn spawn_sealers(
+    keys: &KeySet,
+    level: i32,
+    threads: usize,
+    jobs: crossbeam_channel::Receiver<Job>,
+    sealed: mpsc::Sender<Sealed>,
+) -> Result<Vec<std::thread::JoinHandle<Result<()>>>> {
+    let mut workers = Vec::new();
+    for i in 0..threads {
+        let rx = jobs.clone();
+        let tx = sealed.clone();
+        let mut sealer = BlobSealer::new(keys, level)?;
+        let h = std::thread::Builder::new()
+            .name(format!("hvelv-seal-{i}"))
+            .spawn(move || -> Result<()> {
+                for job in rx {
+                    let bytes = sealer.seal(job.ty, &job.id, &job.data)?;
+                    let s = Sealed {
+                        ty: job.ty,
+                        id: job.id,
+                        raw_len: job.data.len() as u32,
+                        bytes,
+                    };
+                    if tx.blocking_send(s).is_err() {
+                        break;
+                    }
+                }
+                Ok(())
+            })
+            .map_err(|e| Error::new(ErrorKind::Io, format!("cannot start a thread: {e}")))?;
+        workers.push(h);
+    }
+    Ok(workers)
+}
+
+/// Wait for seal workers; the first error wins.
+pub(crate) fn join_sealers(workers: Vec<std::thread::JoinHandle<Result<()>>>) -> Result<()> {
+    for w in workers {
+        match w.join() {
+            Ok(r) => r?,
+            Err(_) => return Err(Error::new(ErrorKind::Io, "a seal worker thread panicked")),
+        }
+    }
+    Ok(())
 }
 
 /// Run a backup. The repository's index is updated in place.
@@ -202,34 +251,7 @@ async fn backup_with_marker(
     let (job_tx, job_rx) = crossbeam_channel::bounded::<Job>(threads * 2);
     let (sealed_tx, sealed_rx) = mpsc::channel::<Sealed>(threads * 2);
 
-    // Seal workers.
-    let mut workers = Vec::new();
-    for i in 0..threads {
-        let rx = job_rx.clone();
-        let tx = sealed_tx.clone();
-        let mut sealer = BlobSealer::new(&keys, level)?;
-        let h = std::thread::Builder::new()
-            .name(format!("hvelv-seal-{i}"))
-            .spawn(move || -> Result<()> {
-                for job in rx {
-                    let bytes = sealer.seal(job.ty, &job.id, &job.data)?;
-                    let s = Sealed {
-                        ty: job.ty,
-                        id: job.id,
-                        raw_len: job.data.len() as u32,
-                        bytes,
-                    };
-                    if tx.blocking_send(s).is_err() {
-                        break;
-                    }
-                }
-                Ok(())
-            })
-            .map_err(|e| Error::new(ErrorKind::Io, format!("cannot start a thread: {e}")))?;
-        workers.push(h);
-    }
-    drop(job_rx);
-    drop(sealed_tx);
+    let workers = spawn_sealers(&keys, level, threads, job_rx, sealed_tx)?;
 
     // Optional scanner for progress totals.
     if opts.scan_totals {
@@ -284,12 +306,7 @@ async fn backup_with_marker(
             "the backup walker thread stopped unexpectedly",
         )
     })?;
-    for w in workers {
-        match w.join() {
-            Ok(r) => r?,
-            Err(_) => return Err(Error::new(ErrorKind::Io, "a seal worker thread panicked")),
-        }
-    }
+    join_sealers(workers)?;
     let _ = serve.await;
     let (root, mut summary, warnings) = walked?;
     let stats = collected?;
@@ -315,6 +332,7 @@ async fn backup_with_marker(
         parent: parent.map(|p| p.id.to_hex()),
         summary,
         program: format!("hvelv {}", env!("CARGO_PKG_VERSION")),
+        original: None,
     };
     let known = repo.gc_state().known();
     gc::ensure_not_overtaken(repo, &known).await?;
@@ -359,14 +377,20 @@ fn absolute(p: &Path) -> Result<PathBuf> {
     }
 }
 
+/// What [`collect`] stored.
 #[derive(Default)]
-struct CollectStats {
-    packs: Vec<(FileId, Vec<crate::pack::PackEntry>)>,
-    bytes_stored: u64,
-    blobs: u64,
+pub(crate) struct CollectStats {
+    pub packs: Vec<(FileId, Vec<crate::pack::PackEntry>)>,
+    pub bytes_stored: u64,
+    pub blobs: u64,
 }
 
-async fn collect(repo: &IndexedRepository, mut rx: mpsc::Receiver<Sealed>) -> Result<CollectStats> {
+/// Gather sealed blobs into packs, upload them, and write index files (every
+/// `PACKS_PER_INDEX` packs and at the end).
+pub(crate) async fn collect(
+    repo: &IndexedRepository,
+    mut rx: mpsc::Receiver<Sealed>,
+) -> Result<CollectStats> {
     let pack_size = repo.config().pack_size as usize;
     let mut data = PackBuilder::with_capacity(pack_size + pack_size / 8);
     let mut tree = PackBuilder::with_capacity(1024 * 1024);

@@ -2,6 +2,7 @@
 //! runs its CPU work on threads.
 
 pub mod backup;
+pub mod copy;
 pub mod exclude;
 pub(crate) mod fetch;
 pub mod ls;
