@@ -61,6 +61,15 @@ pub struct Snapshot {
     pub summary: Summary,
     /// Program and version that wrote it.
     pub program: String,
+    /// Protected from removal by `forget` until unprotected (omitted from the JSON when false,
+    /// so unprotected snapshots encode as before).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub protected: bool,
+    /// For a rewritten snapshot (protect/unprotect): the id of the snapshot file it replaces.
+    /// A rewrite writes the new file first and then removes the old one, so after a crash in
+    /// between both exist; readers treat the one named here as superseded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original: Option<String>,
 }
 
 impl Snapshot {
@@ -75,6 +84,12 @@ impl Snapshot {
     /// Decode from JSON.
     pub fn decode(b: &[u8]) -> Result<Self> {
         serde_json::from_slice(b).map_err(|e| Error::corrupt(format!("snapshot document: {e}")))
+    }
+    /// The id of the snapshot this one replaces, if it is a rewrite; a malformed id is `None`.
+    pub fn original_id(&self) -> Option<FileId> {
+        self.original
+            .as_deref()
+            .and_then(|h| FileId::from_hex(h).ok())
     }
     /// Parsed time, for sorting and grouping.
     pub fn datetime(&self) -> Option<chrono::DateTime<chrono::FixedOffset>> {
@@ -107,8 +122,20 @@ mod tests {
             parent: None,
             summary: Summary::default(),
             program: "hvelv".into(),
+            protected: false,
+            original: None,
         };
         assert_eq!(Snapshot::decode(&s.encode()).unwrap(), s);
+        // The lifecycle fields are omitted when unset, so older readers and older files agree.
+        let text = String::from_utf8(s.encode()).unwrap();
+        assert!(!text.contains("protected") && !text.contains("original"));
+        let p = Snapshot {
+            protected: true,
+            original: Some("ab".repeat(32)),
+            ..s.clone()
+        };
+        assert_eq!(Snapshot::decode(&p.encode()).unwrap(), p);
+        assert_eq!(p.original_id().unwrap().to_hex(), "ab".repeat(32));
         assert!(s.datetime().is_some());
         assert_eq!(
             Snapshot::decode(b"{").unwrap_err().kind(),
