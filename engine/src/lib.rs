@@ -48,4 +48,4 @@ pub mod tree;
 pub use config::Config;
 pub use error::{Error, ErrorKind, Result};
 pub use id::{BlobId, FileId};
-pub use repo::{IndexedRepository, InitOptions, Recovery, Repository};
+pub use repo::{IndexedRepository, InitOptions, KeyEntry, Recovery, Repository};
