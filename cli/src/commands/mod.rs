@@ -1,10 +1,12 @@
 //! One module per subcommand; `run` dispatches.
 
 mod backup;
+mod forget;
 mod init;
 mod key;
 mod ls;
 pub mod noark5;
+mod protect;
 mod restore;
 mod snapshots;
 
@@ -23,6 +25,9 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::Snapshots(a) => snapshots::run(&g, a).await,
         Command::Ls(a) => ls::run(&g, a).await,
         Command::Restore(a) => restore::run(&g, a).await,
+        Command::Forget(a) => forget::run(&g, a).await,
+        Command::Protect(a) => protect::run(&g, a, true).await,
+        Command::Unprotect(a) => protect::run(&g, a, false).await,
         Command::Key(k) => key::run(&g, k).await,
         Command::Noark5(a) => tokio::task::spawn_blocking(move || noark5::run(a)).await?,
     }

@@ -5,5 +5,7 @@ mod util;
 mod crash;
 mod damage;
 mod dedup;
+mod forget;
+mod keys;
 mod roundtrip;
 mod s3;
