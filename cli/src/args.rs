@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use hvelv_engine::ops::forget::{Count, GroupBy, KeepPolicy, Span};
 
 /// Encrypted, deduplicating backups and Noark 5 archives.
 #[derive(Debug, Parser)]
@@ -53,6 +54,12 @@ pub enum Command {
     Copy(CopyArgs),
     /// Delete data no snapshot needs (run after `forget`); never blocks running backups.
     Prune(PruneArgs),
+    /// Remove snapshots by a retention policy (--keep-*) or by id; `hvelv prune` frees the space.
+    Forget(ForgetArgs),
+    /// Protect snapshots from `forget` until `unprotect`.
+    Protect(ProtectArgs),
+    /// Lift the protection of snapshots.
+    Unprotect(ProtectArgs),
     /// Manage the repository's passwords.
     #[command(subcommand)]
     Key(KeyCommand),
@@ -212,14 +219,126 @@ pub struct PruneArgs {
     pub wait: std::time::Duration,
 }
 
+#[derive(Debug, Args)]
+pub struct ForgetArgs {
+    /// Snapshots to remove (ids or prefixes); without them the --keep-* policy decides.
+    #[arg(value_name = "SNAPSHOT")]
+    pub snapshots: Vec<String>,
+    /// Keep the N newest snapshots (-1: all).
+    #[arg(short = 'l', long, value_name = "N", allow_negative_numbers = true, value_parser = parse_count)]
+    pub keep_last: Option<Count>,
+    /// Keep the newest snapshot of each of the N newest hours (-1: all).
+    #[arg(short = 'H', long, value_name = "N", allow_negative_numbers = true, value_parser = parse_count)]
+    pub keep_hourly: Option<Count>,
+    /// Keep the newest snapshot of each of the N newest days (-1: all).
+    #[arg(short = 'd', long, value_name = "N", allow_negative_numbers = true, value_parser = parse_count)]
+    pub keep_daily: Option<Count>,
+    /// Keep the newest snapshot of each of the N newest ISO weeks (-1: all).
+    #[arg(short = 'w', long, value_name = "N", allow_negative_numbers = true, value_parser = parse_count)]
+    pub keep_weekly: Option<Count>,
+    /// Keep the newest snapshot of each of the N newest months (-1: all).
+    #[arg(short = 'm', long, value_name = "N", allow_negative_numbers = true, value_parser = parse_count)]
+    pub keep_monthly: Option<Count>,
+    /// Keep the newest snapshot of each of the N newest years (-1: all).
+    #[arg(short = 'y', long, value_name = "N", allow_negative_numbers = true, value_parser = parse_count)]
+    pub keep_yearly: Option<Count>,
+    /// Keep every snapshot within SPAN (e.g. 2y5m7d3h) of the group's newest.
+    #[arg(long, value_name = "SPAN", value_parser = parse_span)]
+    pub keep_within: Option<Span>,
+    /// Keep the newest snapshot of each hour within SPAN of the group's newest.
+    #[arg(long, value_name = "SPAN", value_parser = parse_span)]
+    pub keep_within_hourly: Option<Span>,
+    /// Keep the newest snapshot of each day within SPAN of the group's newest.
+    #[arg(long, value_name = "SPAN", value_parser = parse_span)]
+    pub keep_within_daily: Option<Span>,
+    /// Keep the newest snapshot of each ISO week within SPAN of the group's newest.
+    #[arg(long, value_name = "SPAN", value_parser = parse_span)]
+    pub keep_within_weekly: Option<Span>,
+    /// Keep the newest snapshot of each month within SPAN of the group's newest.
+    #[arg(long, value_name = "SPAN", value_parser = parse_span)]
+    pub keep_within_monthly: Option<Span>,
+    /// Keep the newest snapshot of each year within SPAN of the group's newest.
+    #[arg(long, value_name = "SPAN", value_parser = parse_span)]
+    pub keep_within_yearly: Option<Span>,
+    /// Keep every snapshot with this tag (repeatable: any of them).
+    #[arg(long = "keep-tag", value_name = "TAG")]
+    pub keep_tags: Vec<String>,
+    /// Apply the policy per group of these fields: host, paths, tags (comma-separated; "" = one group).
+    #[arg(long, value_name = "FIELDS", default_value = "host,paths", value_parser = parse_group_by)]
+    pub group_by: GroupBy,
+    /// Only consider snapshots of this host (repeatable).
+    #[arg(long)]
+    pub host: Vec<String>,
+    /// Only consider snapshots with this tag (repeatable: any of them).
+    #[arg(long)]
+    pub tag: Vec<String>,
+    /// Print what would be removed; change nothing.
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
+}
+
+impl ForgetArgs {
+    /// The retention policy from the --keep-* options.
+    pub fn policy(&self) -> KeepPolicy {
+        let c = |v: Option<Count>| v.unwrap_or(Count::Upto(0));
+        KeepPolicy {
+            last: c(self.keep_last),
+            hourly: c(self.keep_hourly),
+            daily: c(self.keep_daily),
+            weekly: c(self.keep_weekly),
+            monthly: c(self.keep_monthly),
+            yearly: c(self.keep_yearly),
+            within: self.keep_within,
+            within_hourly: self.keep_within_hourly,
+            within_daily: self.keep_within_daily,
+            within_weekly: self.keep_within_weekly,
+            within_monthly: self.keep_within_monthly,
+            within_yearly: self.keep_within_yearly,
+            tags: self.keep_tags.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ProtectArgs {
+    /// Snapshot ids (or prefixes) or `latest`.
+    #[arg(required = true, value_name = "SNAPSHOT")]
+    pub snapshots: Vec<String>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum KeyCommand {
+    /// List the key files; `*` marks the one the given password opened.
+    List,
     /// Add a password (asks for the new one, or reads --new-password-file).
     Add {
         /// File holding the new password.
         #[arg(long)]
         new_password_file: Option<PathBuf>,
     },
+    /// Remove a key file (not the last one, not the one in use).
+    Remove {
+        /// Key id or prefix from `hvelv key list`.
+        id: String,
+    },
+    /// Change the password: add a key for the new one, then remove the current key.
+    Passwd {
+        /// File holding the new password.
+        #[arg(long)]
+        new_password_file: Option<PathBuf>,
+    },
+}
+
+fn parse_count(s: &str) -> Result<Count, String> {
+    s.parse().map_err(|e: hvelv_engine::Error| e.to_string())
+}
+
+fn parse_span(s: &str) -> Result<Span, String> {
+    s.parse().map_err(|e: hvelv_engine::Error| e.to_string())
+}
+
+fn parse_group_by(s: &str) -> Result<GroupBy, String> {
+    s.parse().map_err(|e: hvelv_engine::Error| e.to_string())
 }
 
 /// Parse `20%` or `20` as a fraction (0.2).

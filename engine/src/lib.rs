@@ -5,7 +5,8 @@
 //! * Pure core, no I/O: [`chunker`] (keyed FastCDC), [`crypto`] (keys, AES-256-GCM, Argon2id key
 //!   files), [`blob`] (compress → encrypt → frame), [`pack`], [`index`], [`tree`], [`snapshot`].
 //! * Storage edge, async: [`backend`] (contract + local/SAN + in-memory).
-//! * Operations: [`Repository`] / [`IndexedRepository`] and [`ops`] (backup, restore, ls).
+//! * Operations: [`Repository`] / [`IndexedRepository`] and [`ops`] (backup, restore, ls, and the
+//!   pure retention planner `ops::forget`); snapshot protection and key management on [`Repository`].
 //!
 //! `docs/DESIGN.md` describes the data path and concurrency model, `docs/FORMAT.md` the bytes.
 //!
@@ -49,4 +50,4 @@ pub mod tree;
 pub use config::Config;
 pub use error::{Error, ErrorKind, Result};
 pub use id::{BlobId, FileId};
-pub use repo::{IndexedRepository, InitOptions, Recovery, Repository};
+pub use repo::{IndexedRepository, InitOptions, KeyEntry, Recovery, Repository};

@@ -4,6 +4,8 @@
 //! additionally holds the loaded blob index and is what backup and restore need, so no
 //! operation can run against an index that was not loaded.
 
+mod keys;
+
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -22,6 +24,8 @@ use crate::index::{Index, IndexFile};
 use crate::pack::{self, TRAILER_LEN};
 use crate::snapshot::{Snapshot, SnapshotEntry};
 use crate::tree::Tree;
+
+pub use keys::KeyEntry;
 
 /// Parameters chosen at `init`.
 #[derive(Debug, Clone)]
@@ -59,12 +63,13 @@ pub struct Repository {
     sealer: Sealer,
     config: Config,
     key_id: String,
+    key_info: KeyInfo,
 }
 
 /// Concurrency for reading many small files (index, snapshots, pack headers).
 const LIST_CONCURRENCY: usize = 8;
 
-fn key_info() -> KeyInfo {
+fn new_key_info() -> KeyInfo {
     KeyInfo {
         host: gethostname::gethostname().to_string_lossy().into_owned(),
         user: std::env::var("USER").unwrap_or_default(),
@@ -106,7 +111,8 @@ impl Repository {
             keys.id = r.keys().id;
             keys.chunker = r.keys().chunker;
         }
-        let kf = crypto::wrap_keys(&keys, password, opts.kdf, &key_info())?;
+        let info = new_key_info();
+        let kf = crypto::wrap_keys(&keys, password, opts.kdf, &info)?;
         let key_id = FileId::of(&kf).to_hex();
         backend
             .create(FileKind::Key, &key_id, Bytes::from(kf))
@@ -122,6 +128,7 @@ impl Repository {
             sealer,
             config,
             key_id,
+            key_info: info,
         })
     }
 
@@ -152,7 +159,7 @@ impl Repository {
                 .await
                 .map_err(|e| Error::new(ErrorKind::Io, format!("key task failed: {e}")))?;
             match res {
-                Ok((keys, _info)) => {
+                Ok((keys, info)) => {
                     let sealer = keys.sealer();
                     let payload = sealed::open_file(&sealer, CONFIG_MAGIC, &cfg_bytes, "config")?;
                     let config = Config::decode(&payload)?;
@@ -162,6 +169,7 @@ impl Repository {
                         sealer,
                         config,
                         key_id: name.clone(),
+                        key_info: info,
                     });
                 }
                 Err(e) if e.kind() == ErrorKind::WrongPassword => last_err = Some(e),
@@ -187,7 +195,7 @@ impl Repository {
         if password.is_empty() {
             return Err(Error::invalid("an empty password is not allowed"));
         }
-        let kf = crypto::wrap_keys(&self.keys, password, kdf, &key_info())?;
+        let kf = crypto::wrap_keys(&self.keys, password, kdf, &new_key_info())?;
         let id = FileId::of(&kf);
         self.backend
             .create(FileKind::Key, &id.to_hex(), Bytes::from(kf))
@@ -214,6 +222,10 @@ impl Repository {
     /// Id of the key file that opened the repository.
     pub fn key_id(&self) -> &str {
         &self.key_id
+    }
+    /// Host, user and creation time recorded in the key file that opened the repository.
+    pub fn key_info(&self) -> &KeyInfo {
+        &self.key_info
     }
     /// The repository's chunker.
     pub fn chunker(&self) -> Result<Chunker> {
@@ -267,6 +279,53 @@ impl Repository {
     pub async fn save_snapshot(&self, snap: &Snapshot) -> Result<FileId> {
         self.write_sealed(FileKind::Snapshot, SNAPSHOT_MAGIC, snap.encode())
             .await
+    }
+
+    /// Remove a snapshot file. Protection is the caller's decision (`forget` plans with
+    /// [`crate::ops::forget::plan`], explicit removal checks
+    /// [`crate::ops::forget::check_explicit`]); the data stays until prune.
+    pub async fn remove_snapshot(&self, id: &FileId) -> Result<()> {
+        self.backend
+            .remove(FileKind::Snapshot, &id.to_hex())
+            .await
+            .map_err(|e| e.context(format!("removing snapshot {}", id.short())))
+    }
+
+    /// Protect a snapshot from `forget`, or lift the protection. Snapshot files are immutable,
+    /// so this writes a rewritten snapshot that names the old id in `replaces`, then removes
+    /// the old file; returns the new entry (the same one if nothing changes). After a crash
+    /// between the two steps both files exist; `forget` removes the superseded one.
+    pub async fn set_protected(
+        &self,
+        entry: &SnapshotEntry,
+        protected: bool,
+    ) -> Result<SnapshotEntry> {
+        if entry.snapshot.protected == protected {
+            return Ok(entry.clone());
+        }
+        let snapshot = Snapshot {
+            protected,
+            replaces: Some(entry.id.to_hex()),
+            // The identity `copy` recognises stays that of the first write.
+            original: Some(
+                entry
+                    .snapshot
+                    .original
+                    .clone()
+                    .unwrap_or_else(|| entry.id.to_hex()),
+            ),
+            ..entry.snapshot.clone()
+        };
+        let id = self.save_snapshot(&snapshot).await?;
+        self.remove_snapshot(&entry.id).await.map_err(|e| {
+            e.context(format!(
+                "snapshot {} was rewritten as {}, but the old file remains (harmless; \
+                 `hvelv forget` removes it)",
+                entry.id.short(),
+                id.short()
+            ))
+        })?;
+        Ok(SnapshotEntry { id, snapshot })
     }
 
     /// All snapshots, oldest first. Unreadable snapshot files are errors.
@@ -505,5 +564,77 @@ impl IndexedRepository {
         let hstart = size - TRAILER_LEN as u64 - hl;
         let h = be.read_range(FileKind::Pack, name, hstart, hl).await?;
         pack::parse_header(self.sealer(), &h, hstart).map_err(|e| e.context(format!("pack {name}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::keys::tests::repo;
+    use super::*;
+    use crate::snapshot::Summary;
+
+    fn snapshot() -> Snapshot {
+        Snapshot {
+            time: "2026-01-04T00:30:00+01:00".into(),
+            host: "h".into(),
+            user: "u".into(),
+            paths: vec!["/srv".into()],
+            tags: vec![],
+            tree: "00".repeat(32),
+            parent: None,
+            summary: Summary::default(),
+            program: "hvelv".into(),
+            protected: false,
+            replaces: None,
+            original: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn protect_rewrites_and_an_interrupted_rewrite_is_superseded() {
+        let (_be, r) = repo(b"pw").await;
+        let id = r.save_snapshot(&snapshot()).await.unwrap();
+        let entry = SnapshotEntry {
+            id,
+            snapshot: snapshot(),
+        };
+        let p = r.set_protected(&entry, true).await.unwrap();
+        assert_ne!(p.id, id);
+        assert!(p.snapshot.protected);
+        assert_eq!(p.snapshot.replaces_id(), Some(id));
+        assert_eq!(p.snapshot.original, Some(id.to_hex()));
+        assert_eq!(r.snapshots().await.unwrap(), vec![p.clone()]);
+        // Already protected: nothing is written.
+        assert_eq!(r.set_protected(&p, true).await.unwrap(), p);
+        let u = r.set_protected(&p, false).await.unwrap();
+        assert!(!u.snapshot.protected);
+        assert_eq!(r.snapshots().await.unwrap(), vec![u.clone()]);
+
+        // A crash between writing the rewrite and removing the old file leaves both.
+        let rewrite = Snapshot {
+            protected: true,
+            replaces: Some(u.id.to_hex()),
+            ..u.snapshot.clone()
+        };
+        let rid = r.save_snapshot(&rewrite).await.unwrap();
+        let all = r.snapshots().await.unwrap();
+        assert_eq!(all.len(), 2);
+        let policy = crate::ops::forget::KeepPolicy {
+            last: crate::ops::forget::Count::Upto(1),
+            ..Default::default()
+        };
+        let plan = crate::ops::forget::plan(
+            all.iter().map(Into::into).collect(),
+            &policy,
+            Default::default(),
+            chrono::Utc::now(),
+        )
+        .unwrap();
+        let removed: Vec<_> = plan.removals().map(|p| p.snapshot.id).collect();
+        assert_eq!(removed, vec![u.id]);
+        r.remove_snapshot(&u.id).await.unwrap();
+        assert_eq!(r.snapshots().await.unwrap()[0].id, rid);
+        let e = r.remove_snapshot(&u.id).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::NotFound);
     }
 }

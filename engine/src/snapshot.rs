@@ -61,7 +61,17 @@ pub struct Snapshot {
     pub summary: Summary,
     /// Program and version that wrote it.
     pub program: String,
-    /// For a snapshot copied from another repository (or rewritten): the id it had there.
+    /// Protected from removal by `forget` until unprotected (omitted from the JSON when false,
+    /// so unprotected snapshots encode as before).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub protected: bool,
+    /// For a rewritten snapshot (protect/unprotect): the id of the snapshot file it replaces.
+    /// A rewrite writes the new file first and then removes the old one, so after a crash in
+    /// between both exist; readers treat the one named here as superseded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<String>,
+    /// The id this snapshot had when it was first written, in this or another repository: set
+    /// by `copy` (the source's id) and kept through rewrites, so a copy is recognised later.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub original: Option<String>,
 }
@@ -78,6 +88,12 @@ impl Snapshot {
     /// Decode from JSON.
     pub fn decode(b: &[u8]) -> Result<Self> {
         serde_json::from_slice(b).map_err(|e| Error::corrupt(format!("snapshot document: {e}")))
+    }
+    /// The id of the snapshot this one replaces, if it is a rewrite; a malformed id is `None`.
+    pub fn replaces_id(&self) -> Option<FileId> {
+        self.replaces
+            .as_deref()
+            .and_then(|h| FileId::from_hex(h).ok())
     }
     /// Parsed time, for sorting and grouping.
     pub fn datetime(&self) -> Option<chrono::DateTime<chrono::FixedOffset>> {
@@ -110,9 +126,24 @@ mod tests {
             parent: None,
             summary: Summary::default(),
             program: "hvelv".into(),
+            protected: false,
+            replaces: None,
             original: None,
         };
         assert_eq!(Snapshot::decode(&s.encode()).unwrap(), s);
+        // The lifecycle fields are omitted when unset, so older readers and older files agree.
+        let text = String::from_utf8(s.encode()).unwrap();
+        assert!(
+            !text.contains("protected") && !text.contains("original") && !text.contains("replaces")
+        );
+        let p = Snapshot {
+            protected: true,
+            replaces: Some("ab".repeat(32)),
+            original: Some("cd".repeat(32)),
+            ..s.clone()
+        };
+        assert_eq!(Snapshot::decode(&p.encode()).unwrap(), p);
+        assert_eq!(p.replaces_id().unwrap().to_hex(), "ab".repeat(32));
         assert!(s.datetime().is_some());
         assert_eq!(
             Snapshot::decode(b"{").unwrap_err().kind(),

@@ -2,10 +2,12 @@
 
 mod backup;
 mod copy;
+mod forget;
 mod init;
 mod key;
 mod ls;
 pub mod noark5;
+mod protect;
 mod prune;
 mod restore;
 mod snapshots;
@@ -27,6 +29,9 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::Restore(a) => restore::run(&g, a).await,
         Command::Prune(a) => prune::run(&g, a).await,
         Command::Copy(a) => copy::run(&g, a).await,
+        Command::Forget(a) => forget::run(&g, a).await,
+        Command::Protect(a) => protect::run(&g, a, true).await,
+        Command::Unprotect(a) => protect::run(&g, a, false).await,
         Command::Key(k) => key::run(&g, k).await,
         Command::Noark5(a) => tokio::task::spawn_blocking(move || noark5::run(a)).await?,
     }

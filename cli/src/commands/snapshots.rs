@@ -20,6 +20,7 @@ pub async fn run(g: &Global, a: SnapshotsArgs) -> Result<i32> {
                 let mut v = serde_json::to_value(&s.snapshot).unwrap_or_default();
                 v["id"] = s.id.to_hex().into();
                 v["short_id"] = s.id.short().into();
+                v["protected"] = s.snapshot.protected.into();
                 v
             })
             .collect();
@@ -37,13 +38,18 @@ pub async fn run(g: &Global, a: SnapshotsArgs) -> Result<i32> {
             .map(|d| d.format("%Y-%m-%d %H:%M:%S").to_string())
             .unwrap_or_else(|| s.snapshot.time.clone());
         println!(
-            "{:<8}  {:<19}  {:<16}  {:<16}  {:>10}  {}",
+            "{:<8}  {:<19}  {:<16}  {:<16}  {:>10}  {}{}",
             s.id.short(),
             t,
             s.snapshot.host,
             s.snapshot.tags.join(","),
             super::human(s.snapshot.summary.bytes_total),
-            s.snapshot.paths.join(" ")
+            s.snapshot.paths.join(" "),
+            if s.snapshot.protected {
+                "  [protected]"
+            } else {
+                ""
+            }
         );
     }
     println!("{} snapshots", list.len());

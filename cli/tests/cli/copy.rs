@@ -144,6 +144,18 @@ fn copy_sends_only_missing_data_and_restores_byte_exact() {
         .to_owned();
     let t = restore_from_target(&env, &newest, &src, "restored");
     util::diff_r(&src, &t);
+
+    // Protecting a copied snapshot rewrites it under a new id; it is still recognised as a copy.
+    let out = env
+        .cmd()
+        .env("HVELV_REPOSITORY", target(&env))
+        .args(["protect", &newest])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let c4 = copy_json(&env, &["--all"]);
+    assert!(c4["copied"].as_array().unwrap().is_empty(), "{c4}");
+    assert_eq!(c4["already_present"], 2, "{c4}");
 }
 
 #[test]

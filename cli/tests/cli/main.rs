@@ -6,6 +6,8 @@ mod copy;
 mod crash;
 mod damage;
 mod dedup;
+mod forget;
+mod keys;
 mod prune;
 mod roundtrip;
 mod s3;

@@ -332,6 +332,8 @@ async fn backup_with_marker(
         parent: parent.map(|p| p.id.to_hex()),
         summary,
         program: format!("hvelv {}", env!("CARGO_PKG_VERSION")),
+        protected: false,
+        replaces: None,
         original: None,
     };
     let known = repo.gc_state().known();

@@ -1,10 +1,11 @@
 //! Repository operations. Each is an async function over an [`crate::IndexedRepository`] that
-//! runs its CPU work on threads.
+//! runs its CPU work on threads, except [`forget`], the pure retention planner.
 
 pub mod backup;
 pub mod copy;
 pub mod exclude;
 pub(crate) mod fetch;
+pub mod forget;
 pub mod ls;
 pub mod prune;
 pub mod restore;
