@@ -64,7 +64,7 @@ pub struct ExtractArgs {
     #[arg(long, group = "source")]
     pub from_extract: Option<PathBuf>,
     /// A secure-zone health export (documents plus one metadata file per patient record,
-    /// docs/NOARK5.md source 3): every entity screened, nothing journalført.
+    /// docs/NOARK5.md source 3): every entity screened, both journals with `*****` titles/names.
     #[arg(
         long,
         group = "source",

@@ -5,7 +5,7 @@
 //! - [`jsonl`]: a case-system export as JSON Lines views (arkiv, klasser, saker, journalposter,
 //!   korrespondanseparter, dokumenter, endringer), merged in one streaming pass;
 //! - [`helse`]: a secure-zone health export (documents plus one metadata file per patient
-//!   record), every entity screened, nothing journalført.
+//!   record), every entity screened, documents as screened journalposts.
 
 pub mod existing;
 pub mod helse;
