@@ -130,7 +130,7 @@ fn xsd_check(dir: &Path, addml: &Addml, opts: &ValidateOptions, sink: &mut Sink)
         return;
     }
     sink.ran("N5.03");
-    let known_version = matches!(addml.version.as_deref(), Some("3.1" | "4.0" | "5.0"));
+    let known_version = addml.version.as_deref().is_some_and(known);
     if !known_version {
         sink.error(
             "N5.03",
@@ -171,13 +171,16 @@ fn xsd_check(dir: &Path, addml: &Addml, opts: &ValidateOptions, sink: &mut Sink)
         let xsd_path = if local.is_file() {
             local
         } else {
-            match &opts.fallback_schemas {
+            let version = addml.version.as_deref();
+            match opts.official_schemas(version) {
                 Some(set) if set.join(&xsd_name).is_file() => {
                     sink.error(
                         "N5.03",
                         Loc::file(&xml),
                         format!(
-                            "schema {xsd_name} is not in the extract; validated against {} instead",
+                            "schema {xsd_name} is not in the extract; validated against the \
+                             official v{} schema {} instead",
+                            version.filter(|v| known(v)).unwrap_or("5.0"),
                             set.join(&xsd_name).display()
                         ),
                     );
@@ -188,8 +191,10 @@ fn xsd_check(dir: &Path, addml: &Addml, opts: &ValidateOptions, sink: &mut Sink)
                         "N5.03",
                         Loc::file(&xml),
                         format!(
-                            "schema {xsd_name} is not in the extract and no schema set was given \
-                             (--schemas / HVELV_NOARK5_SCHEMAS), so {xml} cannot be validated"
+                            "schema {xsd_name} is not in the extract and no official v{} schema \
+                             set with it was given ({}), so {xml} cannot be validated",
+                            version.filter(|v| known(v)).unwrap_or("5.0"),
+                            schema_flag(version)
                         ),
                     );
                     continue;
@@ -212,5 +217,18 @@ fn xsd_check(dir: &Path, addml: &Addml, opts: &ValidateOptions, sink: &mut Sink)
             }
             Err(e) => sink.error("N5.03", Loc::file(&xml), e.to_string()),
         }
+    }
+}
+
+fn known(version: &str) -> bool {
+    matches!(version, "3.1" | "4.0" | "5.0")
+}
+
+/// Where the user gives the official schema set of `version`.
+pub(crate) fn schema_flag(version: Option<&str>) -> &'static str {
+    match version {
+        Some("3.1") => "--schemas-v31 / HVELV_NOARK5_SCHEMAS_V31",
+        Some("4.0") => "--schemas-v40 / HVELV_NOARK5_SCHEMAS_V40",
+        _ => "--schemas / HVELV_NOARK5_SCHEMAS",
     }
 }

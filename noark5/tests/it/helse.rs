@@ -22,6 +22,7 @@ fn vopts() -> ValidateOptions {
             XsdMode::Skip
         },
         fallback_schemas: None,
+        older_schemas: Default::default(),
     }
 }
 

@@ -17,6 +17,7 @@ fn opts() -> ValidateOptions {
             XsdMode::Skip
         },
         fallback_schemas: None,
+        older_schemas: Default::default(),
     }
 }
 
