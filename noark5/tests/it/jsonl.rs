@@ -21,6 +21,14 @@ fn opts() -> ValidateOptions {
     }
 }
 
+/// The text of the single element `name` in `xml` (first occurrence).
+fn element<'a>(xml: &'a str, name: &str) -> &'a str {
+    let open = format!("<{name}>");
+    let start = xml.find(&open).unwrap_or_else(|| panic!("no <{name}>")) + open.len();
+    let end = xml[start..].find(&format!("</{name}>")).unwrap() + start;
+    &xml[start..end]
+}
+
 fn build(src: &Path, out: PathBuf, sel: &Selection) -> hvelv_noark5::Result<PathBuf> {
     let shared = shared().expect("checked by caller");
     let schemas = SchemaSet::open(&shared.join("schemas")).unwrap();
@@ -46,6 +54,38 @@ fn fixture_imports_into_a_valid_extract() {
         s.contains("<formatDetaljer>PDF/A-1b (fmt/354)</formatDetaljer>"),
         "{s}"
     );
+    // The optional model elements of the import format are written.
+    assert!(element(&s, "part").contains("<partNavn>Ola Nordmann</partNavn>"));
+    assert!(element(&s, "part").contains("<partRolle>Søker</partRolle>"));
+    assert!(element(&s, "merknad").contains("<merknadstype>Telefonnotat</merknadstype>"));
+    assert!(element(&s, "gradering").contains("<grad>Fortrolig (beskyttelsesgrad)</grad>"));
+    assert_eq!(s.matches("<kryssreferanse>").count(), 3);
+    for r in [
+        "referanseTilMappe",
+        "referanseTilRegistrering",
+        "referanseTilKlasse",
+    ] {
+        assert!(s.contains(&format!("<{r}>")), "{r}");
+    }
+    let kassert = element(&s, "utfoertKassasjon");
+    assert!(
+        kassert.contains("<kassertAv>Arkivleder</kassertAv>"),
+        "{kassert}"
+    );
+    assert_eq!(r.rule("N5.45").unwrap().counts["utfoertKassasjon"], 1);
+    assert_eq!(r.rule("N5.23").unwrap().counts["dokumentbeskrivelse"], 5);
+    assert!(element(&s, "dokumentbeskrivelse").contains("<skjerming>"));
+    let addml = std::fs::read_to_string(out.join("arkivuttrekk.xml")).unwrap();
+    let flag = addml
+        .split("omfatterDokumenterSomErKassert")
+        .nth(1)
+        .unwrap();
+    assert!(
+        flag[..flag.find("</property>").unwrap()].contains("<value>true</value>"),
+        "{flag}"
+    );
+    let loepende = std::fs::read_to_string(out.join("loependeJournal.xml")).unwrap();
+    assert!(loepende.contains("<grad>Fortrolig (beskyttelsesgrad)</grad>"));
     if xmllint_available() {
         for set in ["schemas", "schemas-v5.0-2019-arkade"] {
             for stem in [
@@ -118,6 +158,9 @@ fn unit_split_keeps_the_full_classification_system() {
     assert_eq!(s.matches("<klasse>").count(), 5, "all classes stay");
     assert_eq!(s.matches("<mappe ").count(), 1);
     assert!(!s.contains("Storgata"));
+    // The cross reference to the other unit's case is kept: its systemID is derived from the
+    // case key, so it resolves in that unit's extract.
+    assert!(s.contains("<referanseTilMappe>"));
     let e = std::fs::read_to_string(out.join("endringslogg.xml")).unwrap();
     assert_eq!(
         e.matches("<endring>").count(),
@@ -233,6 +276,34 @@ fn malformed_input_names_record_and_field() {
     let m = e.to_string();
     assert!(
         m.contains("dokumenter.jsonl line 2") && m.contains("`fil`") && m.contains("vedtak.pdf"),
+        "{m}"
+    );
+    assert_clean(&out);
+    // A cross reference to a case that is not in the export.
+    let (e, out, _t) = broken(|d| {
+        replace(
+            &d.join("saker.jsonl"),
+            "{\"sak\": \"2023/2\"}",
+            "{\"sak\": \"2023/99\"}",
+        )
+    });
+    let m = e.to_string();
+    assert!(
+        m.contains("saker.jsonl line 1") && m.contains("kryssreferanser") && m.contains("2023/99"),
+        "{m}"
+    );
+    assert_clean(&out);
+    // A destroyed document with a file.
+    let (e, out, _t) = broken(|d| {
+        replace(
+            &d.join("dokumenter.jsonl"),
+            "\"kassert\": {",
+            "\"fil\": \"filer/soknad.txt\", \"kassert\": {",
+        )
+    });
+    let m = e.to_string();
+    assert!(
+        m.contains("dokumenter.jsonl line 3") && m.contains("`kassert`") && m.contains("not both"),
         "{m}"
     );
     assert_clean(&out);

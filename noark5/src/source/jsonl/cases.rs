@@ -9,6 +9,7 @@ use crate::extract::ExtractBuilder;
 use crate::id::SystemId;
 use crate::model::*;
 use crate::source::{date, datetime, opt_date, opt_datetime};
+use std::cell::RefCell;
 use std::path::Path;
 
 fn skjerming(record: &str, s: Option<SkjermingRec>) -> Result<Option<Skjerming>> {
@@ -30,13 +31,140 @@ fn skjerming(record: &str, s: Option<SkjermingRec>) -> Result<Option<Skjerming>>
     }))
 }
 
+fn parts(record: &str, parter: Vec<PartRec>) -> Result<Vec<Part>> {
+    parter
+        .into_iter()
+        .map(|p| {
+            for (field, v) in [("parter.navn", &p.navn), ("parter.rolle", &p.rolle)] {
+                if v.trim().is_empty() {
+                    return Err(Error::invalid(record, field, "is mandatory and empty"));
+                }
+            }
+            Ok(Part {
+                part_id: p.id,
+                part_navn: p.navn,
+                part_rolle: p.rolle,
+                postadresse: p.postadresse.into_iter().collect(),
+                postnummer: p.postnummer,
+                poststed: p.poststed,
+            })
+        })
+        .collect()
+}
+
+fn merknader(record: &str, merknader: Vec<MerknadRec>) -> Result<Vec<Merknad>> {
+    merknader
+        .into_iter()
+        .map(|m| {
+            Ok(Merknad {
+                merknadsdato: datetime(record, "merknader.dato", &m.dato)?,
+                merknadstekst: m.tekst,
+                merknadstype: m.merknadstype,
+                merknad_registrert_av: m.registrert_av,
+            })
+        })
+        .collect()
+}
+
+fn gradering(record: &str, g: Option<GraderingRec>) -> Result<Option<Gradering>> {
+    let Some(g) = g else { return Ok(None) };
+    Ok(Some(Gradering {
+        grad: g.grad,
+        graderingsdato: datetime(record, "gradering.dato", &g.dato)?,
+        gradert_av: g.gradert_av,
+        nedgraderingsdato: opt_datetime(
+            record,
+            "gradering.nedgraderingsdato",
+            &g.nedgraderingsdato,
+        )?,
+        nedgradert_av: g.nedgradert_av,
+    }))
+}
+
+/// A cross reference whose target is checked once every case has been written.
+pub(super) struct PendingRef {
+    /// The record holding it.
+    pub(super) record: String,
+    /// What it names, as given (`sak 2023/2`).
+    pub(super) target: String,
+    /// The target's derived systemID.
+    pub(super) id: SystemId,
+    /// Whether it points to a klasse (the whole classification system is always written).
+    pub(super) klasse: bool,
+}
+
 pub(super) struct Ctx<'a> {
     pub(super) dir: &'a Path,
     pub(super) ns: SystemId,
     pub(super) arkivdel_id: SystemId,
+    /// Cross references of the written cases, resolved at the end.
+    pub(super) refs: RefCell<Vec<PendingRef>>,
+}
+
+/// `YYYY/N` → (year, number).
+fn year_number(record: &str, field: &str, v: &str) -> Result<(i32, u64)> {
+    v.split_once('/')
+        .and_then(|(y, n)| Some((y.trim().parse().ok()?, n.trim().parse().ok()?)))
+        .ok_or_else(|| {
+            Error::invalid(
+                record,
+                field,
+                format!("{v:?} is not YEAR/NUMBER (e.g. \"2023/12\")"),
+            )
+        })
 }
 
 impl Ctx<'_> {
+    fn kryssreferanser(
+        &self,
+        record: &str,
+        refs: Vec<KryssreferanseRec>,
+    ) -> Result<Vec<Kryssreferanse>> {
+        let mut out = Vec::with_capacity(refs.len());
+        for r in refs {
+            let (k, target, klasse) = match (r.klasse, r.sak, r.journalpost) {
+                (Some(k), None, None) => {
+                    let id = SystemId::derived(&self.ns, &format!("klasse:{k}"));
+                    (Kryssreferanse::Klasse(id), format!("klasse {k}"), true)
+                }
+                (None, Some(s), None) => {
+                    let (y, n) = year_number(record, "kryssreferanser.sak", &s)?;
+                    let id = SystemId::derived(&self.ns, &format!("sak:{y}/{n}"));
+                    (Kryssreferanse::Mappe(id), format!("sak {y}/{n}"), false)
+                }
+                (None, None, Some(j)) => {
+                    let (y, n) = year_number(record, "kryssreferanser.journalpost", &j)?;
+                    let id = SystemId::derived(&self.ns, &format!("jp:{y}/{n}"));
+                    (
+                        Kryssreferanse::Registrering(id),
+                        format!("journalpost {y}/{n}"),
+                        false,
+                    )
+                }
+                _ => {
+                    return Err(Error::invalid(
+                        record,
+                        "kryssreferanser",
+                        "each cross reference names exactly one of klasse, sak or journalpost",
+                    ))
+                }
+            };
+            let id = match k {
+                Kryssreferanse::Klasse(id)
+                | Kryssreferanse::Mappe(id)
+                | Kryssreferanse::Registrering(id) => id,
+            };
+            self.refs.borrow_mut().push(PendingRef {
+                record: record.to_string(),
+                target,
+                id,
+                klasse,
+            });
+            out.push(k);
+        }
+        Ok(out)
+    }
+
     #[allow(clippy::too_many_arguments)]
     pub(super) fn write_cases(
         &self,
@@ -108,9 +236,9 @@ impl Ctx<'_> {
                 avsluttet_dato: closed,
                 avsluttet_av: s.avsluttet_av,
                 referanse_arkivdel: vec![self.arkivdel_id],
-                parter: vec![],
-                kryssreferanser: vec![],
-                merknader: vec![],
+                parter: parts(&record, s.parter)?,
+                kryssreferanser: self.kryssreferanser(&record, s.kryssreferanser)?,
+                merknader: merknader(&record, s.merknader)?,
                 kassasjon: s
                     .kassasjon
                     .map(|k| -> Result<Kassasjon> {
@@ -127,7 +255,7 @@ impl Ctx<'_> {
                     })
                     .transpose()?,
                 skjerming: skjerming(&record, s.skjerming)?,
-                gradering: None,
+                gradering: gradering(&record, s.gradering)?,
                 undermapper: vec![],
                 registreringer: regs,
                 mappetype: MappeType::Saksmappe(Saksmappe {
@@ -185,10 +313,10 @@ impl Ctx<'_> {
             arkivert_dato: datetime(record, "arkivert_dato", &j.arkivert_dato)?,
             arkivert_av: j.arkivert_av,
             referanse_arkivdel: vec![],
-            parter: vec![],
+            parter: parts(record, j.parter)?,
             kassasjon: None,
             skjerming: skjerming(record, j.skjerming)?,
-            gradering: None,
+            gradering: gradering(record, j.gradering)?,
             dokumentbeskrivelser,
             registrerings_id: Some(format!(
                 "{}/{}-{}",
@@ -200,8 +328,8 @@ impl Ctx<'_> {
             noekkelord: vec![],
             forfatter: vec![],
             dokumentmedium: None,
-            merknader: vec![],
-            kryssreferanser: vec![],
+            merknader: merknader(record, j.merknader)?,
+            kryssreferanser: self.kryssreferanser(record, j.kryssreferanser)?,
             korrespondanseparter,
             registreringstype: RegistreringType::Journalpost(Journalpost {
                 journalaar: j.journalaar,
@@ -233,16 +361,58 @@ impl Ctx<'_> {
             d.journalaar, d.journalsekvensnummer, d.dokumentnummer
         );
         let obj_id = SystemId::derived(&self.ns, &format!("do:{key}/v1"));
-        let src = self.dir.join(&d.fil);
-        if !src.is_file() {
-            return Err(Error::invalid(
-                record,
-                "fil",
-                format!("document file {} does not exist", src.display()),
-            ));
-        }
         let opprettet = datetime(record, "opprettet_dato", &d.opprettet_dato)?;
-        let stored = b.store_document(&src, obj_id, d.journalaar)?;
+        // A destroyed document keeps its metadata down to dokumentbeskrivelse, with
+        // utfoertKassasjon, and has no file (krav 6.4.27).
+        let (utfoert_kassasjon, dokumentobjekter) = match (d.fil, d.kassert) {
+            (Some(_), Some(_)) => {
+                return Err(Error::invalid(
+                    record,
+                    "kassert",
+                    "a destroyed document (kassert) has no file: give fil or kassert, not both",
+                ))
+            }
+            (None, None) => {
+                return Err(Error::invalid(
+                    record,
+                    "fil",
+                    "is mandatory (or kassert, for a destroyed document)",
+                ))
+            }
+            (None, Some(k)) => (
+                Some(UtfoertKassasjon {
+                    kassert_dato: datetime(record, "kassert.dato", &k.dato)?,
+                    kassert_av: k.av,
+                }),
+                vec![],
+            ),
+            (Some(fil), None) => {
+                let src = self.dir.join(&fil);
+                if !src.is_file() {
+                    return Err(Error::invalid(
+                        record,
+                        "fil",
+                        format!("document file {} does not exist", src.display()),
+                    ));
+                }
+                let stored = b.store_document(&src, obj_id, d.journalaar)?;
+                let o = Dokumentobjekt {
+                    system_id: obj_id,
+                    versjonsnummer: 1,
+                    variantformat: Variantformat::Arkivformat,
+                    format: stored.format,
+                    format_detaljer: Some(stored.format_detaljer),
+                    opprettet_dato: opprettet,
+                    opprettet_av: d.opprettet_av.clone(),
+                    referanse_dokumentfil: stored.referanse_dokumentfil,
+                    sjekksum: stored.sjekksum,
+                    sjekksum_algoritme: "SHA-256".into(),
+                    filstoerrelse: stored.filstoerrelse,
+                    konverteringer: vec![],
+                };
+                (None, vec![o])
+            }
+        };
         Ok(Dokumentbeskrivelse {
             system_id: SystemId::derived(&self.ns, &format!("db:{key}")),
             dokumenttype: d.dokumenttype,
@@ -261,24 +431,11 @@ impl Ctx<'_> {
             parter: vec![],
             merknader: vec![],
             kassasjon: None,
-            utfoert_kassasjon: None,
+            utfoert_kassasjon,
             sletting: None,
-            skjerming: None,
+            skjerming: skjerming(record, d.skjerming)?,
             gradering: None,
-            dokumentobjekter: vec![Dokumentobjekt {
-                system_id: obj_id,
-                versjonsnummer: 1,
-                variantformat: Variantformat::Arkivformat,
-                format: stored.format,
-                format_detaljer: Some(stored.format_detaljer),
-                opprettet_dato: opprettet,
-                opprettet_av: d.opprettet_av,
-                referanse_dokumentfil: stored.referanse_dokumentfil,
-                sjekksum: stored.sjekksum,
-                sjekksum_algoritme: "SHA-256".into(),
-                filstoerrelse: stored.filstoerrelse,
-                konverteringer: vec![],
-            }],
+            dokumentobjekter,
         })
     }
 }

@@ -125,6 +125,7 @@ pub fn import(
         dir,
         ns,
         arkivdel_id,
+        refs: Default::default(),
     };
     for item in &mut klasser {
         let (record, kl) = item?;
@@ -248,6 +249,7 @@ pub fn import(
         },
         "dokumenter.jsonl must follow the order of journalposter.jsonl",
     )?;
+    resolve_refs(&b, &ctx, sel)?;
     b.end_klassifikasjonssystem()?;
     b.end_arkivdel()?;
 
@@ -342,6 +344,25 @@ pub(super) fn build_arkivdel(rec: &str, id: SystemId, a: &ArkivdelRec) -> Result
         skjerming: None,
         gradering: None,
     })
+}
+
+/// Check that every cross reference points to something in this extract. Under a period or unit
+/// selection a reference to a case or journalpost outside it is kept: systemIDs are derived from
+/// the keys, so it resolves in the extract that holds the other cases. A klasse must always
+/// resolve (the whole classification system is written).
+fn resolve_refs(b: &ExtractBuilder, ctx: &Ctx<'_>, sel: &Selection) -> Result<()> {
+    let selected = sel.closed_from.is_some() || sel.closed_to.is_some() || sel.unit.is_some();
+    for r in ctx.refs.borrow().iter() {
+        if b.contains_id(&r.id) || (selected && !r.klasse) {
+            continue;
+        }
+        return Err(Error::invalid(
+            r.record.clone(),
+            "kryssreferanser",
+            format!("{} is not in the export", r.target),
+        ));
+    }
+    Ok(())
 }
 
 fn leftover<T: DeserializeOwned>(

@@ -124,6 +124,13 @@ pub(crate) struct SakRec {
     pub(crate) saksstatus: Saksstatus,
     pub(crate) skjerming: Option<SkjermingRec>,
     pub(crate) kassasjon: Option<KassasjonRec>,
+    pub(crate) gradering: Option<GraderingRec>,
+    #[serde(default)]
+    pub(crate) parter: Vec<PartRec>,
+    #[serde(default)]
+    pub(crate) merknader: Vec<MerknadRec>,
+    #[serde(default)]
+    pub(crate) kryssreferanser: Vec<KryssreferanseRec>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -157,8 +164,15 @@ pub(crate) struct JournalpostRec {
     pub(crate) mottatt_dato: Option<String>,
     pub(crate) sendt_dato: Option<String>,
     pub(crate) skjerming: Option<SkjermingRec>,
+    pub(crate) gradering: Option<GraderingRec>,
     #[serde(default)]
     pub(crate) avskrivninger: Vec<AvskrivningRec>,
+    #[serde(default)]
+    pub(crate) parter: Vec<PartRec>,
+    #[serde(default)]
+    pub(crate) merknader: Vec<MerknadRec>,
+    #[serde(default)]
+    pub(crate) kryssreferanser: Vec<KryssreferanseRec>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -185,7 +199,62 @@ pub(crate) struct DokumentRec {
     pub(crate) tittel: String,
     pub(crate) opprettet_dato: String,
     pub(crate) opprettet_av: String,
-    pub(crate) fil: String,
+    /// The file; absent for a destroyed document (`kassert`).
+    pub(crate) fil: Option<String>,
+    pub(crate) kassert: Option<KassertRec>,
+    pub(crate) skjerming: Option<SkjermingRec>,
+}
+
+/// `part`: a party of a case or journalpost.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PartRec {
+    pub(crate) id: Option<String>,
+    pub(crate) navn: String,
+    pub(crate) rolle: String,
+    pub(crate) postadresse: Option<String>,
+    pub(crate) postnummer: Option<String>,
+    pub(crate) poststed: Option<String>,
+}
+
+/// `merknad`: a note.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MerknadRec {
+    pub(crate) tekst: String,
+    #[serde(rename = "type")]
+    pub(crate) merknadstype: Option<String>,
+    pub(crate) dato: String,
+    pub(crate) registrert_av: String,
+}
+
+/// `kryssreferanse`: exactly one of a klasse (klasse_id), a sak (`"2023/12"`) or a journalpost
+/// (`"2023/345"`, journalår/sekvensnummer).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct KryssreferanseRec {
+    pub(crate) klasse: Option<String>,
+    pub(crate) sak: Option<String>,
+    pub(crate) journalpost: Option<String>,
+}
+
+/// `gradering`: security grading.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct GraderingRec {
+    pub(crate) grad: Grad,
+    pub(crate) dato: String,
+    pub(crate) gradert_av: String,
+    pub(crate) nedgraderingsdato: Option<String>,
+    pub(crate) nedgradert_av: Option<String>,
+}
+
+/// `utfoertKassasjon` of a destroyed document.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct KassertRec {
+    pub(crate) dato: String,
+    pub(crate) av: String,
 }
 
 #[derive(Debug, Deserialize)]
