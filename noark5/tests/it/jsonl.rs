@@ -279,6 +279,20 @@ fn malformed_input_names_record_and_field() {
         "{m}"
     );
     assert_clean(&out);
+    // A malformed first case is reported as such (it used to surface as a misplaced case).
+    let (e, out, _t) = broken(|d| {
+        replace(
+            &d.join("saker.jsonl"),
+            "\"saksdato\": \"2023-01-02\"",
+            "\"saksdato\": \"2023-01-02\", \"saksdatum\": \"x\"",
+        )
+    });
+    let m = e.to_string();
+    assert!(
+        m.contains("saker.jsonl line 1") && m.contains("saksdatum") && !m.contains("subclasses"),
+        "{m}"
+    );
+    assert_clean(&out);
     // A cross reference to a case that is not in the export.
     let (e, out, _t) = broken(|d| {
         replace(
@@ -317,4 +331,26 @@ fn malformed_input_names_record_and_field() {
     let m = e.to_string();
     assert!(m.contains("must follow the order"), "{m}");
     assert_clean(&out);
+}
+
+#[test]
+fn the_import_doc_carries_the_complete_fixture() {
+    let doc = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/noark5-import.md"),
+    )
+    .unwrap();
+    let mut n = 0;
+    for e in std::fs::read_dir(fixtures().join("jsonl-small")).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_file() {
+            let name = p.file_name().unwrap().to_str().unwrap().to_string();
+            let text = std::fs::read_to_string(&p).unwrap();
+            assert!(
+                doc.contains(&format!("`{name}`:\n```json\n{text}```")),
+                "docs/noark5-import.md does not show {name} as it is in the fixture"
+            );
+            n += 1;
+        }
+    }
+    assert_eq!(n, 7, "every JSON file of the fixture is in the doc");
 }

@@ -164,6 +164,12 @@ pub fn import(
             open.pop();
         }
         if let Some(top) = open.last().cloned() {
+            // A malformed next case is reported as what it is, not as a misplaced case.
+            if matches!(saker.as_mut().and_then(|s| s.peek()), Some(Err(_))) {
+                if let Some(Err(e)) = saker.as_mut().and_then(|s| s.next()) {
+                    return Err(e);
+                }
+            }
             // A class with subclasses cannot also hold cases; cases of `top` would be out of order.
             if peek_key(&mut saker, |s| s.klasse_id.clone(), &top) {
                 return Err(Error::invalid(
