@@ -252,6 +252,11 @@ pub fn import(
         std::fs::read_to_string(&head_path).map_err(|e| Error::io("reading", &head_path, e))?;
     let rec = "uttrekk.json";
     let head: Head = serde_json::from_str(&head_text).map_err(|e| json_error(rec, &e))?;
+    super::require_closed_period(
+        rec,
+        head.arkivdel.arkivdelstatus,
+        opts.closed_from.is_some() || opts.closed_to.is_some(),
+    )?;
     let ns = namespace(rec, &head.arkiv)?;
     let arkiv = build_arkiv(rec, ns, &head.arkiv, &head.arkivskapere)?;
     let files = record_files(dir)?;

@@ -14,6 +14,28 @@ pub mod jsonl;
 use crate::error::{Error, Result};
 use crate::time::{parse_date, parse_datetime, Date, DateTime};
 
+/// An extract is made of closed arkivdeler (krav 6.4.12); the exception is an extract by date
+/// range (krav 6.4.14), which `date_range` says was asked for.
+pub(crate) fn require_closed_period(
+    record: &str,
+    status: crate::codes::Arkivdelstatus,
+    date_range: bool,
+) -> Result<()> {
+    if status == crate::codes::Arkivdelstatus::AvsluttetPeriode || date_range {
+        return Ok(());
+    }
+    Err(Error::invalid(
+        record,
+        "arkivdel.arkivdelstatus",
+        format!(
+            "is «{}»: an extract is made of closed arkivdeler (krav 6.4.12). Close the period \
+             («Avsluttet periode») in the source system, or make an extract by date range with \
+             --closed-from/--closed-to (krav 6.4.14)",
+            status.as_str()
+        ),
+    ))
+}
+
 /// Parse a date field of `record`.
 pub(crate) fn date(record: &str, field: &str, s: &str) -> Result<Date> {
     parse_date(s).map_err(|e| match e {

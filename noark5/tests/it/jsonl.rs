@@ -169,6 +169,42 @@ fn unit_split_keeps_the_full_classification_system() {
     );
 }
 
+#[test]
+fn an_open_arkivdel_needs_a_date_range() {
+    if shared().is_none() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    copy_tree(&fixtures().join("jsonl-small"), &src);
+    replace(
+        &src.join("uttrekk.json"),
+        "\"arkivdelstatus\": \"Avsluttet periode\"",
+        "\"arkivdelstatus\": \"Aktiv periode\"",
+    );
+    let e = build(&src, tmp.path().join("a"), &Selection::default()).unwrap_err();
+    let m = e.to_string();
+    assert!(
+        m.contains("uttrekk.json") && m.contains("arkivdel.arkivdelstatus") && m.contains("6.4.12"),
+        "{m}"
+    );
+    assert_clean(&tmp.path().join("a"));
+    // An extract by date range (krav 6.4.14) of the open period is allowed.
+    let sel = Selection {
+        closed_to: Some("2023-03-31".parse().unwrap()),
+        ..Default::default()
+    };
+    let out = build(&src, tmp.path().join("b"), &sel).unwrap();
+    let r = validate(&out, &opts()).unwrap();
+    assert_eq!(r.error_count(), 0, "{}", r.to_text());
+    let s = std::fs::read_to_string(out.join("arkivstruktur.xml")).unwrap();
+    assert_eq!(
+        s.matches("<mappe ").count(),
+        1,
+        "only the case closed by March"
+    );
+}
+
 fn broken(edit: impl FnOnce(&Path)) -> (hvelv_noark5::Error, PathBuf, tempfile::TempDir) {
     let tmp = tempfile::tempdir().unwrap();
     let src = tmp.path().join("src");

@@ -71,6 +71,11 @@ pub fn import(
     let head: Head = serde_json::from_str(&head_text)
         .map_err(|e| Error::invalid("uttrekk.json", field_of(&e), e.to_string()))?;
     let rec = "uttrekk.json";
+    super::require_closed_period(
+        rec,
+        head.arkivdel.arkivdelstatus,
+        sel.closed_from.is_some() || sel.closed_to.is_some(),
+    )?;
     let ns = namespace(rec, &head.arkiv)?;
     let arkiv = build_arkiv(rec, ns, &head.arkiv, &head.arkivskapere)?;
     let opts = ExtractOptions {
