@@ -35,6 +35,59 @@ pub(crate) fn check(dir: &Path, addml: &Addml, opts: &ValidateOptions, sink: &mu
         }
     }
     xsd_check(dir, addml, opts, sink);
+    official_check(dir, addml, opts, sink);
+}
+
+/// HV.04: krav 6.4.18 allows only Arkivverket's XSDs, unchanged. Each Noark schema the extract
+/// ships is compared with the same file of the official set of the declared version (when that
+/// set was given), ignoring CR before LF (a CRLF copy is the same schema). A difference is a
+/// warning: it can be another official revision (v5.0 has a 2019 and a 2023 one) as well as a
+/// modified copy, which only a person can tell apart.
+fn official_check(dir: &Path, addml: &Addml, opts: &ValidateOptions, sink: &mut Sink) {
+    let version = addml.version.as_deref();
+    let Some(set) = opts.official_schemas(version) else {
+        return;
+    };
+    sink.ran("HV.04");
+    let mut seen = HashSet::new();
+    for s in addml.objects.iter().flat_map(|o| o.schemas.iter()) {
+        let (local, official) = (dir.join(&s.name), set.join(&s.name));
+        if !seen.insert(s.name.clone()) || !local.is_file() || !official.is_file() {
+            continue;
+        }
+        match (std::fs::read(&local), std::fs::read(&official)) {
+            (Ok(a), Ok(b)) if without_cr(&a) == without_cr(&b) => {
+                sink.count("HV.04", "official schemas", 1);
+            }
+            (Ok(_), Ok(_)) => sink.warn(
+                "HV.04",
+                Loc::file(&s.name),
+                format!(
+                    "differs from the official v{} schema {}: another revision or a modified \
+                     copy (krav 6.4.18 allows only Arkivverket's schemas, unchanged)",
+                    version.filter(|v| known(v)).unwrap_or("5.0"),
+                    official.display()
+                ),
+            ),
+            (Err(e), _) => sink.error("HV.04", Loc::file(&s.name), format!("cannot be read: {e}")),
+            (_, Err(e)) => sink.error(
+                "HV.04",
+                Loc::file(&s.name),
+                format!("official {} cannot be read: {e}", official.display()),
+            ),
+        }
+    }
+}
+
+fn without_cr(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    for (i, b) in bytes.iter().enumerate() {
+        if *b == b'\r' && bytes.get(i + 1) == Some(&b'\n') {
+            continue;
+        }
+        out.push(*b);
+    }
+    out
 }
 
 fn check_file(

@@ -160,6 +160,10 @@ fn v31_extract_is_checked_as_v31_and_not_reemitted_with_its_errors() {
     assert_eq!(done.noark_version.as_deref(), Some("3.1"));
     assert_eq!(done.report.noark_version.as_deref(), Some("3.1"));
     assert!(done.added_schemas.is_empty(), "it ships its own XSDs");
+    // Its XSDs are the official v3.1 ones (in CRLF form): HV.04 finds no difference.
+    let hv04 = done.report.rule("HV.04").unwrap();
+    assert!(hv04.ran && hv04.warnings == 0, "{hv04:?}");
+    assert_eq!(hv04.counts["official schemas"], 5);
     if xmllint_available() {
         let n503 = done.report.rule("N5.03").unwrap();
         assert_eq!(n503.errors, 0, "valid against its own v3.1 XSDs");
@@ -230,4 +234,26 @@ fn v31_extract_without_schemas_is_never_checked_against_v5() {
         assert!(f.message.contains("--schemas-v31"), "{}", f.message);
     }
     assert!(!out.exists());
+}
+
+#[test]
+fn a_modified_schema_is_reported() {
+    let Some(shared) = shared() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let src = source_with_schemas(&shared, tmp.path());
+    // A loosened copy of the official schema (its checksum in arkivuttrekk.xml no longer
+    // matches either, which N5.02 reports); HV.04 names the cause.
+    let x = src.join("endringslogg.xsd");
+    let text = std::fs::read_to_string(&x).unwrap();
+    std::fs::write(&x, text.replacen("<xs:", "<!-- local change -->\n<xs:", 1)).unwrap();
+    let r = hvelv_noark5::validate::validate(&src, &with_sets(&shared, false)).unwrap();
+    let w: Vec<_> = r.findings.iter().filter(|f| f.rule == "HV.04").collect();
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert_eq!(w[0].file.as_deref(), Some("endringslogg.xsd"));
+    assert!(
+        w[0].message.contains("official v5.0 schema"),
+        "{}",
+        w[0].message
+    );
+    assert!(r.errors_of("N5.02") > 0);
 }
