@@ -6,6 +6,7 @@ use super::sink::{Loc, Sink};
 use super::xsd;
 use super::{ValidateOptions, XsdMode};
 use crate::digest::sha256_file;
+use crate::schemas::ADDML_XSD;
 use std::collections::HashSet;
 use std::path::Path;
 
@@ -225,15 +226,28 @@ fn xsd_check(dir: &Path, addml: &Addml, opts: &ValidateOptions, sink: &mut Sink)
             local
         } else {
             let version = addml.version.as_deref();
-            match opts.official_schemas(version) {
+            // ADDML is versioned apart from Noark 5: addml.xsd comes with the v5.0 set.
+            let (set, which, flag) = if xsd_name == ADDML_XSD {
+                (
+                    opts.fallback_schemas.as_deref(),
+                    "ADDML".to_string(),
+                    schema_flag(None),
+                )
+            } else {
+                (
+                    opts.official_schemas(version),
+                    format!("v{}", version.filter(|v| known(v)).unwrap_or("5.0")),
+                    schema_flag(version),
+                )
+            };
+            match set {
                 Some(set) if set.join(&xsd_name).is_file() => {
                     sink.error(
                         "N5.03",
                         Loc::file(&xml),
                         format!(
                             "schema {xsd_name} is not in the extract; validated against the \
-                             official v{} schema {} instead",
-                            version.filter(|v| known(v)).unwrap_or("5.0"),
+                             official {which} schema {} instead",
                             set.join(&xsd_name).display()
                         ),
                     );
@@ -244,10 +258,8 @@ fn xsd_check(dir: &Path, addml: &Addml, opts: &ValidateOptions, sink: &mut Sink)
                         "N5.03",
                         Loc::file(&xml),
                         format!(
-                            "schema {xsd_name} is not in the extract and no official v{} schema \
-                             set with it was given ({}), so {xml} cannot be validated",
-                            version.filter(|v| known(v)).unwrap_or("5.0"),
-                            schema_flag(version)
+                            "schema {xsd_name} is not in the extract and no official {which} \
+                             schema set with it was given ({flag}), so {xml} cannot be validated"
                         ),
                     );
                     continue;

@@ -257,3 +257,46 @@ fn a_modified_schema_is_reported() {
     );
     assert!(r.errors_of("N5.02") > 0);
 }
+
+#[test]
+fn a_v40_extract_uses_the_v40_set() {
+    let Some(shared) = shared() else { return };
+    if !xmllint_available() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    std::fs::create_dir(&src).unwrap();
+    for e in std::fs::read_dir(shared.join("samples/arkade-v3.1-valid-structure")).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "xml") {
+            std::fs::copy(&p, src.join(p.file_name().unwrap())).unwrap();
+        }
+    }
+    let a = src.join("arkivuttrekk.xml");
+    let text = std::fs::read_to_string(&a).unwrap();
+    assert!(text.contains("<value>3.1</value>"));
+    std::fs::write(&a, text.replace("<value>3.1</value>", "<value>4.0</value>")).unwrap();
+    let mut o = with_sets(&shared, true);
+    o.older_schemas
+        .insert("4.0".into(), shared.join("schemas-v4.0"));
+    let r = hvelv_noark5::validate::validate(&src, &o).unwrap();
+    assert_eq!(r.noark_version.as_deref(), Some("4.0"));
+    let n503: Vec<_> = r.findings.iter().filter(|f| f.rule == "N5.03").collect();
+    assert_eq!(
+        n503.len(),
+        5,
+        "addml.xsd and the four Noark schemas: {n503:?}"
+    );
+    for f in n503
+        .iter()
+        .filter(|f| f.message.contains("is not in the extract"))
+    {
+        if f.message.contains("addml.xsd") {
+            assert!(f.message.contains("official ADDML schema"), "{}", f.message);
+            continue;
+        }
+        assert!(f.message.contains("official v4.0 schema"), "{}", f.message);
+        assert!(f.message.contains("schemas-v4.0"), "{}", f.message);
+    }
+}
