@@ -122,7 +122,8 @@ struct EpisodeRec {
 struct DokumentRec {
     dokument_id: String,
     dokumenttype: String,
-    journalposttype: Option<Journalposttype>,
+    /// Parsed by hand so that an unknown value is named by its field, not echoed.
+    journalposttype: Option<String>,
     tittel: String,
     forfatter: String,
     dokumentets_dato: Option<String>,
@@ -542,9 +543,27 @@ impl Ctx<'_> {
             Some(s) => hdatetime(record, "arkivert_dato", s)?,
             None => opprettet,
         };
-        let journalposttype = d
-            .journalposttype
-            .unwrap_or(Journalposttype::OrganinterntUtenOppfoelging);
+        let journalposttype = match d.journalposttype.as_deref() {
+            None => Journalposttype::OrganinterntUtenOppfoelging,
+            Some(v) => Journalposttype::ALL
+                .iter()
+                .copied()
+                .find(|t| t.as_str() == v)
+                .ok_or_else(|| {
+                    Error::invalid(
+                        record,
+                        "journalposttype",
+                        format!(
+                            "is not a journalposttype (value not shown: secure zone); allowed: {}",
+                            Journalposttype::ALL
+                                .iter()
+                                .map(|t| format!("«{t}»"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    )
+                })?,
+        };
         // The author is the correspondent: the sender of an incoming document, the internal
         // sender of every other kind. Its name is screened in the public journal.
         let parttype = if journalposttype == Journalposttype::Inngaaende {

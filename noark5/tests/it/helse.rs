@@ -297,6 +297,29 @@ fn wrong_type_does_not_echo_the_value() {
 }
 
 #[test]
+fn unknown_code_value_names_the_field_but_not_the_value() {
+    if shared().is_none() {
+        return;
+    }
+    let (err, out, _t) = broken(|src| {
+        replace(
+            &src.join("journaler/pj-000002.json"),
+            "\"journalposttype\": \"Inngående dokument\"",
+            &format!("\"journalposttype\": \"{SECRET}\""),
+        )
+    });
+    assert_clean_failure(
+        &err,
+        &out,
+        &[
+            "pj-000002.json: episoder[0].dokumenter[0]",
+            "journalposttype",
+            "Organinternt dokument uten oppfølging",
+        ],
+    );
+}
+
+#[test]
 fn missing_mandatory_field_is_named() {
     if shared().is_none() {
         return;
