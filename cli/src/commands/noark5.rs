@@ -319,11 +319,25 @@ fn run_extract(a: ExtractArgs) -> Result<i32> {
             .with_context(|| format!("building an extract from {}", src.display()))?
     };
     let report = validate(&summary.path, &opts)?;
+    // An extract that fails validation must not sit at OUT looking deliverable: it is moved
+    // aside (kept for inspection) unless that name is taken.
+    let mut output = summary.path.clone();
+    let mut moved = false;
+    if report.error_count() > 0 {
+        let mut name = output.file_name().unwrap_or_default().to_os_string();
+        name.push(".invalid");
+        let aside = output.with_file_name(name);
+        if !aside.exists() && std::fs::rename(&output, &aside).is_ok() {
+            output = aside;
+            moved = true;
+        }
+    }
     if a.json {
         println!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
-                "output": summary.path,
+                "output": output,
+                "valid": report.error_count() == 0,
                 "mappe": summary.addml.files.first().and_then(|f| f.occurrences.first()).map(|o| o.1),
                 "registrering": summary.addml.files.first().and_then(|f| f.occurrences.get(1)).map(|o| o.1),
                 "journalposter": summary.journalposter,
@@ -341,6 +355,21 @@ fn run_extract(a: ExtractArgs) -> Result<i32> {
             summary.endringer
         );
         print!("{}", report.to_text());
+        if report.error_count() > 0 {
+            if moved {
+                println!(
+                    "\nthe extract has errors and is NOT deliverable; it was moved to {} for \
+                     inspection",
+                    output.display()
+                );
+            } else {
+                println!(
+                    "\nthe extract has errors and is NOT deliverable ({} could not be moved \
+                     aside)",
+                    output.display()
+                );
+            }
+        }
     }
     Ok(exit_for(&report))
 }
@@ -619,6 +648,50 @@ mod tests {
         let _ = std::fs::remove_dir_all(&tmp);
         assert_eq!(code, 0);
         assert!(has_xsd);
+    }
+
+    #[test]
+    fn an_extract_failing_validation_is_moved_aside() {
+        let Some(s) = shared() else { return };
+        if !hvelv_noark5::validate::xmllint_available() {
+            return;
+        }
+        // A schema set that refuses every journal: the built extract fails N5.03.
+        let tmp = std::env::temp_dir().join(format!("hvelv-noark5-cli-i-{}", std::process::id()));
+        let set = tmp.join("schemas");
+        std::fs::create_dir_all(&set).unwrap();
+        for e in std::fs::read_dir(s.join("schemas")).unwrap() {
+            let p = e.unwrap().path();
+            std::fs::copy(&p, set.join(p.file_name().unwrap())).unwrap();
+        }
+        let x = set.join("loependeJournal.xsd");
+        let text = std::fs::read_to_string(&x).unwrap();
+        let broken = text.replacen(
+            "<xs:element name=\"journalhode\" type=\"journalhode\"/>",
+            "<xs:element name=\"journalhode\" type=\"journalhode\"/><xs:element name=\"x\"/>",
+            1,
+        );
+        assert_ne!(broken, text);
+        std::fs::write(&x, broken).unwrap();
+        let out = tmp.join("uttrekk");
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/noark5/jsonl-small");
+        let a = parse(&[
+            "t",
+            "noark5",
+            "extract",
+            "--from-jsonl",
+            src.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--schemas",
+            set.to_str().unwrap(),
+        ]);
+        let code = run(a).unwrap();
+        let (left, aside) = (out.exists(), tmp.join("uttrekk.invalid").is_dir());
+        let _ = std::fs::remove_dir_all(&tmp);
+        assert_eq!(code, FINDINGS);
+        assert!(!left, "no extract with errors is left at the output path");
+        assert!(aside, "it is kept aside for inspection");
     }
 
     #[test]
