@@ -68,7 +68,7 @@ pub struct ValidateArgs {
 #[command(group = clap::ArgGroup::new("source").required(true).multiple(false))]
 #[command(group = clap::ArgGroup::new("selectable").multiple(false))]
 pub struct ExtractArgs {
-    /// A case-system export in the JSON Lines format of docs/NOARK5.md.
+    /// A case-system export in the JSON Lines format of docs/noark5-import.md.
     #[arg(long, group = "source", group = "selectable")]
     pub from_jsonl: Option<PathBuf>,
     /// An existing extract (Noark 5 v3.1/4.0/5.0): copied unchanged (missing official XSDs

@@ -1,9 +1,11 @@
 //! Sources of an extract, each a documented input (docs/NOARK5.md) with an example in
 //! `fixtures/noark5/`:
-//! - [`existing`]: an extract produced by the case system (Noark 5 v3.1, v4.0 or v5.0), validated
-//!   and re-emitted unchanged;
+//! - [`existing`]: an extract produced by the case system (Noark 5 v3.1, v4.0 or v5.0), copied
+//!   unchanged, completed with missing official XSDs of its own version, validated, and kept
+//!   only without errors (older versions are not converted to v5.0);
 //! - [`jsonl`]: a case-system export as JSON Lines views (arkiv, klasser, saker, journalposter,
-//!   korrespondanseparter, dokumenter, endringer), merged in one streaming pass;
+//!   korrespondanseparter, dokumenter, endringer; format in docs/noark5-import.md), merged in
+//!   one streaming pass;
 //! - [`helse`]: a secure-zone health export (documents plus one metadata file per patient
 //!   record), every entity screened, documents as screened journalposts.
 

@@ -1,4 +1,4 @@
-//! Source 2: a case-system export as JSON Lines views (format in docs/NOARK5.md, example in
+//! Source 2: a case-system export as JSON Lines views (format in docs/noark5-import.md, example in
 //! `fixtures/noark5/jsonl-small/`).
 //!
 //! The views are merged in one streaming pass, so only one case (saksmappe with its
@@ -13,8 +13,8 @@
 //! date or an unknown code value stops the import with the file, line and field named; the
 //! partial extract is removed.
 //!
-//! systemIDs are derived deterministically from the arkiv's systemID and the record keys
-//! (sak `2023/12`, journalpost `2023/345`, …), unless a record gives its own `system_id`.
+//! systemIDs are derived deterministically from the arkiv's systemID (`arkiv.system_id`, or one
+//! derived from the arkiv's title) and the record keys (sak `2023/12`, journalpost `2023/345`, …).
 
 mod cases;
 mod records;
