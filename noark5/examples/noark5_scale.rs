@@ -114,6 +114,7 @@ fn run_validate(out: &str, skip_xsd: bool) -> Result<(), String> {
             XsdMode::Xmllint
         },
         fallback_schemas: None,
+        older_schemas: Default::default(),
     };
     let r = validate(Path::new(out), &opts).map_err(|e| e.to_string())?;
     println!(

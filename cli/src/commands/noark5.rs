@@ -12,6 +12,11 @@ use hvelv_noark5::source::helse::ENV_SKJERMINGSHJEMMEL;
 use hvelv_noark5::source::{existing, helse, jsonl};
 use hvelv_noark5::validate::{validate, Report, ValidateOptions, XsdMode};
 
+/// The environment variable naming the official Noark 5 v3.1 schema folder.
+pub const ENV_SCHEMAS_V31: &str = "HVELV_NOARK5_SCHEMAS_V31";
+/// The environment variable naming the official Noark 5 v4.0 schema folder.
+pub const ENV_SCHEMAS_V40: &str = "HVELV_NOARK5_SCHEMAS_V40";
+
 /// Exit code when an extract has errors.
 pub const FINDINGS: i32 = crate::exit::FINDINGS;
 
@@ -46,6 +51,12 @@ pub struct ValidateArgs {
     /// (reported as an error either way).
     #[arg(long, env = ENV_VAR)]
     pub schemas: Option<PathBuf>,
+    /// Official Noark 5 v3.1 schema folder, used instead of the v5.0 set for a v3.1 extract.
+    #[arg(long, env = ENV_SCHEMAS_V31)]
+    pub schemas_v31: Option<PathBuf>,
+    /// Official Noark 5 v4.0 schema folder, used instead of the v5.0 set for a v4.0 extract.
+    #[arg(long, env = ENV_SCHEMAS_V40)]
+    pub schemas_v40: Option<PathBuf>,
     /// Do not run XSD validation (N5.03); the report says so. Without this flag a missing
     /// xmllint is an error.
     #[arg(long)]
@@ -57,14 +68,16 @@ pub struct ValidateArgs {
 #[command(group = clap::ArgGroup::new("source").required(true).multiple(false))]
 #[command(group = clap::ArgGroup::new("selectable").multiple(false))]
 pub struct ExtractArgs {
-    /// A case-system export in the JSON Lines format of docs/NOARK5.md.
+    /// A case-system export in the JSON Lines format of docs/noark5-import.md.
     #[arg(long, group = "source", group = "selectable")]
     pub from_jsonl: Option<PathBuf>,
-    /// An existing extract (Noark 5 v3.1/4.0/5.0): validated, then copied unchanged.
+    /// An existing extract (Noark 5 v3.1/4.0/5.0): copied unchanged (missing official XSDs
+    /// added), validated, and kept only without errors. It stays in its version: v3.1/v4.0 is
+    /// not converted to v5.0.
     #[arg(long, group = "source")]
     pub from_extract: Option<PathBuf>,
     /// A secure-zone health export (documents plus one metadata file per patient record,
-    /// docs/NOARK5.md source 3): every entity screened, nothing journalført.
+    /// docs/NOARK5.md source 3): every entity screened, both journals with `*****` titles/names.
     #[arg(
         long,
         group = "source",
@@ -82,6 +95,12 @@ pub struct ExtractArgs {
     /// Official Noark 5 v5.0 schema folder (arkivstruktur.xsd, metadatakatalog.xsd, …, addml.xsd).
     #[arg(long, env = ENV_VAR)]
     pub schemas: Option<PathBuf>,
+    /// Official Noark 5 v3.1 schema folder, for a v3.1 source extract (--from-extract).
+    #[arg(long, env = ENV_SCHEMAS_V31)]
+    pub schemas_v31: Option<PathBuf>,
+    /// Official Noark 5 v4.0 schema folder, for a v4.0 source extract (--from-extract).
+    #[arg(long, env = ENV_SCHEMAS_V40)]
+    pub schemas_v40: Option<PathBuf>,
     /// Only cases of this administrative unit (administrativEnhet), e.g. to split out an office
     /// (JSON Lines source only: a health export comes from one unit's system).
     #[arg(long, requires = "from_jsonl")]
@@ -117,7 +136,18 @@ pub fn run(args: Noark5Args) -> Result<i32> {
     }
 }
 
-fn options(schemas: Option<PathBuf>, skip_xsd: bool) -> ValidateOptions {
+fn options(
+    schemas: Option<PathBuf>,
+    v31: Option<PathBuf>,
+    v40: Option<PathBuf>,
+    skip_xsd: bool,
+) -> ValidateOptions {
+    let mut older_schemas = std::collections::BTreeMap::new();
+    for (version, dir) in [("3.1", v31), ("4.0", v40)] {
+        if let Some(d) = dir {
+            older_schemas.insert(version.to_string(), d);
+        }
+    }
     ValidateOptions {
         xsd: if skip_xsd {
             XsdMode::Skip
@@ -125,6 +155,7 @@ fn options(schemas: Option<PathBuf>, skip_xsd: bool) -> ValidateOptions {
             XsdMode::Xmllint
         },
         fallback_schemas: schemas,
+        older_schemas,
     }
 }
 
@@ -146,8 +177,11 @@ fn exit_for(r: &Report) -> i32 {
 }
 
 fn run_validate(a: ValidateArgs) -> Result<i32> {
-    let r = validate(&a.dir, &options(a.schemas, a.skip_xsd))
-        .with_context(|| format!("validating {}", a.dir.display()))?;
+    let r = validate(
+        &a.dir,
+        &options(a.schemas, a.schemas_v31, a.schemas_v40, a.skip_xsd),
+    )
+    .with_context(|| format!("validating {}", a.dir.display()))?;
     print_report(&r, a.json)?;
     Ok(exit_for(&r))
 }
@@ -160,8 +194,57 @@ fn parse_date(flag: &str, v: Option<&str>) -> Result<Option<hvelv_noark5::time::
     .transpose()
 }
 
+/// Whether `value` was given on the command line rather than taken from `env` (a value equal to
+/// the environment variable's counts as coming from there).
+fn from_flag<T: AsRef<std::ffi::OsStr>>(value: Option<&T>, env: &str) -> bool {
+    value.is_some_and(|v| std::env::var_os(env).as_deref() != Some(v.as_ref()))
+}
+
+/// Refuse options the chosen source does not use, so no flag is silently ignored. (clap's
+/// `requires` is not enforced for these grouped arguments; values from environment variables
+/// are meant to be set once for every command, so only command-line flags are checked.)
+fn check_source_options(a: &ExtractArgs) -> Result<()> {
+    let source = if a.from_extract.is_some() {
+        "--from-extract"
+    } else if a.from_health.is_some() {
+        "--from-health"
+    } else {
+        "--from-jsonl"
+    };
+    let unused = |flag: &str, only: &str| {
+        anyhow::anyhow!("{flag} is only used with {only}, not with {source}")
+    };
+    if a.from_extract.is_none() {
+        if from_flag(a.schemas_v31.as_ref(), ENV_SCHEMAS_V31) {
+            return Err(unused("--schemas-v31", "--from-extract"));
+        }
+        if from_flag(a.schemas_v40.as_ref(), ENV_SCHEMAS_V40) {
+            return Err(unused("--schemas-v40", "--from-extract"));
+        }
+    }
+    if a.from_health.is_none() && from_flag(a.skjermingshjemmel.as_ref(), ENV_SKJERMINGSHJEMMEL) {
+        return Err(unused("--skjermingshjemmel", "--from-health"));
+    }
+    if a.from_jsonl.is_none() && a.unit.is_some() {
+        return Err(unused("--unit", "--from-jsonl"));
+    }
+    if a.from_extract.is_some() && (a.closed_from.is_some() || a.closed_to.is_some()) {
+        return Err(unused(
+            "--closed-from/--closed-to",
+            "--from-jsonl or --from-health",
+        ));
+    }
+    Ok(())
+}
+
 fn run_extract(a: ExtractArgs) -> Result<i32> {
-    let opts = options(a.schemas.clone(), a.skip_xsd);
+    check_source_options(&a)?;
+    let opts = options(
+        a.schemas.clone(),
+        a.schemas_v31.clone(),
+        a.schemas_v40.clone(),
+        a.skip_xsd,
+    );
     if let Some(src) = &a.from_extract {
         let done = existing::reemit(src, &a.output, &opts)
             .with_context(|| format!("re-emitting {}", src.display()))?;
@@ -171,15 +254,35 @@ fn run_extract(a: ExtractArgs) -> Result<i32> {
                 serde_json::to_string_pretty(&serde_json::json!({
                     "output": done.output,
                     "files": done.files,
+                    "noark_version": done.noark_version,
+                    "converted_to_v5_0": false,
+                    "added_schemas": done.added_schemas,
+                    "missing_schemas": done.missing_schemas,
                     "report": done.report,
                 }))?
             );
         } else {
             print!("{}", done.report.to_text());
-            match &done.output {
-                Some(o) => println!("\ncopied {} files to {}", done.files, o.display()),
-                None => println!("\nthe source extract has errors; nothing was written"),
+            println!();
+            for (file, why) in &done.missing_schemas {
+                println!("schema {file}: {why}");
             }
+            match &done.output {
+                Some(o) => {
+                    println!("copied {} files unchanged to {}", done.files, o.display());
+                    if !done.added_schemas.is_empty() {
+                        println!(
+                            "added from the official schema set (documented checksums match): {}",
+                            done.added_schemas.join(", ")
+                        );
+                    }
+                }
+                None => println!("the source extract has errors; nothing was written"),
+            }
+            println!(
+                "{}",
+                version_note(done.noark_version.as_deref(), done.output.is_some())
+            );
         }
         return Ok(exit_for(&done.report));
     }
@@ -216,11 +319,25 @@ fn run_extract(a: ExtractArgs) -> Result<i32> {
             .with_context(|| format!("building an extract from {}", src.display()))?
     };
     let report = validate(&summary.path, &opts)?;
+    // An extract that fails validation must not sit at OUT looking deliverable: it is moved
+    // aside (kept for inspection) unless that name is taken.
+    let mut output = summary.path.clone();
+    let mut moved = false;
+    if report.error_count() > 0 {
+        let mut name = output.file_name().unwrap_or_default().to_os_string();
+        name.push(".invalid");
+        let aside = output.with_file_name(name);
+        if !aside.exists() && std::fs::rename(&output, &aside).is_ok() {
+            output = aside;
+            moved = true;
+        }
+    }
     if a.json {
         println!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
-                "output": summary.path,
+                "output": output,
+                "valid": report.error_count() == 0,
                 "mappe": summary.addml.files.first().and_then(|f| f.occurrences.first()).map(|o| o.1),
                 "registrering": summary.addml.files.first().and_then(|f| f.occurrences.get(1)).map(|o| o.1),
                 "journalposter": summary.journalposter,
@@ -238,8 +355,43 @@ fn run_extract(a: ExtractArgs) -> Result<i32> {
             summary.endringer
         );
         print!("{}", report.to_text());
+        if report.error_count() > 0 {
+            if moved {
+                println!(
+                    "\nthe extract has errors and is NOT deliverable; it was moved to {} for \
+                     inspection",
+                    output.display()
+                );
+            } else {
+                println!(
+                    "\nthe extract has errors and is NOT deliverable ({} could not be moved \
+                     aside)",
+                    output.display()
+                );
+            }
+        }
     }
     Ok(exit_for(&report))
+}
+
+/// What re-emitting did about the extract's version, in words an archivist reads.
+fn version_note(version: Option<&str>, written: bool) -> String {
+    match version {
+        Some("5.0") => "Noark 5 v5.0 extract.".into(),
+        Some(v @ ("3.1" | "4.0")) if written => format!(
+            "Noark 5 v{v} extract: re-emitted as v{v}, NOT converted to v5.0 (hvelv does not \
+             convert older extracts; deliver it as v{v}, which Arkade 5 and the depot accept)."
+        ),
+        Some(v @ ("3.1" | "4.0")) => format!(
+            "Noark 5 v{v} extract, checked as v{v} (hvelv does not convert older extracts to \
+             v5.0; once fixed, it is re-emitted as v{v})."
+        ),
+        Some(v) => format!(
+            "arkivuttrekk.xml declares Noark 5 version «{v}», which is not 3.1, 4.0 or 5.0; \
+             nothing was converted."
+        ),
+        None => "arkivuttrekk.xml declares no Noark 5 version; nothing was converted.".into(),
+    }
 }
 
 fn run_identify(a: IdentifyArgs) -> Result<i32> {
@@ -409,6 +561,137 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("required"), "{e}");
+    }
+
+    #[test]
+    fn older_extracts_are_said_not_to_be_converted() {
+        let n = version_note(Some("3.1"), true);
+        assert!(
+            n.contains("re-emitted as v3.1") && n.contains("NOT converted to v5.0"),
+            "{n}"
+        );
+        let n = version_note(Some("4.0"), false);
+        assert!(
+            n.contains("checked as v4.0") && n.contains("does not convert"),
+            "{n}"
+        );
+        assert_eq!(version_note(Some("5.0"), true), "Noark 5 v5.0 extract.");
+    }
+
+    #[test]
+    fn options_the_source_does_not_use_are_refused() {
+        let cases: [(&[&str], &str); 4] = [
+            (
+                &["--from-jsonl", "x", "--schemas-v31", "z"],
+                "--schemas-v31",
+            ),
+            (
+                &[
+                    "--from-health",
+                    "x",
+                    "--skjermingshjemmel",
+                    "h",
+                    "--unit",
+                    "z",
+                ],
+                "--unit",
+            ),
+            // clap refuses this one itself, naming the sources that take it.
+            (
+                &["--from-extract", "x", "--closed-from", "2023-01-01"],
+                "--from-health",
+            ),
+            (
+                &["--from-jsonl", "x", "--schemas-v40", "z"],
+                "--schemas-v40",
+            ),
+        ];
+        for (flags, flag) in cases {
+            let mut args = vec!["t", "noark5", "extract", "-o", "y"];
+            args.extend_from_slice(flags);
+            let e = match TestCli::try_parse_from(args) {
+                Err(e) => e.to_string(),
+                Ok(cli) => {
+                    let TestCmd::Noark5(a) = cli.cmd;
+                    run(a).unwrap_err().to_string()
+                }
+            };
+            assert!(
+                e.contains(flag) && (e.contains("only used with") || e.contains("required")),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn extract_from_a_v5_extract_adds_the_official_schemas() {
+        let Some(s) = shared() else { return };
+        let tmp = std::env::temp_dir().join(format!("hvelv-noark5-cli-e-{}", std::process::id()));
+        let out = tmp.join("uttrekk");
+        let src =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/noark5/existing-v5.0-small");
+        let schemas = s.join("schemas");
+        let a = parse(&[
+            "t",
+            "noark5",
+            "extract",
+            "--from-extract",
+            src.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--schemas",
+            schemas.to_str().unwrap(),
+            "--skip-xsd",
+        ]);
+        let code = run(a).unwrap();
+        let has_xsd = out.join("arkivstruktur.xsd").is_file();
+        let _ = std::fs::remove_dir_all(&tmp);
+        assert_eq!(code, 0);
+        assert!(has_xsd);
+    }
+
+    #[test]
+    fn an_extract_failing_validation_is_moved_aside() {
+        let Some(s) = shared() else { return };
+        if !hvelv_noark5::validate::xmllint_available() {
+            return;
+        }
+        // A schema set that refuses every journal: the built extract fails N5.03.
+        let tmp = std::env::temp_dir().join(format!("hvelv-noark5-cli-i-{}", std::process::id()));
+        let set = tmp.join("schemas");
+        std::fs::create_dir_all(&set).unwrap();
+        for e in std::fs::read_dir(s.join("schemas")).unwrap() {
+            let p = e.unwrap().path();
+            std::fs::copy(&p, set.join(p.file_name().unwrap())).unwrap();
+        }
+        let x = set.join("loependeJournal.xsd");
+        let text = std::fs::read_to_string(&x).unwrap();
+        let broken = text.replacen(
+            "<xs:element name=\"journalhode\" type=\"journalhode\"/>",
+            "<xs:element name=\"journalhode\" type=\"journalhode\"/><xs:element name=\"x\"/>",
+            1,
+        );
+        assert_ne!(broken, text);
+        std::fs::write(&x, broken).unwrap();
+        let out = tmp.join("uttrekk");
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/noark5/jsonl-small");
+        let a = parse(&[
+            "t",
+            "noark5",
+            "extract",
+            "--from-jsonl",
+            src.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--schemas",
+            set.to_str().unwrap(),
+        ]);
+        let code = run(a).unwrap();
+        let (left, aside) = (out.exists(), tmp.join("uttrekk.invalid").is_dir());
+        let _ = std::fs::remove_dir_all(&tmp);
+        assert_eq!(code, FINDINGS);
+        assert!(!left, "no extract with errors is left at the output path");
+        assert!(aside, "it is kept aside for inspection");
     }
 
     #[test]

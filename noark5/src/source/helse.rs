@@ -2,17 +2,25 @@
 //! file per patient record (format in docs/NOARK5.md, example in `fixtures/noark5/helse-small/`).
 //!
 //! Mapping:
-//! - one `mappe` per patient case (episode), directly under the arkivdel, with the patient as
-//!   `part` (partRolle «Pasient»);
-//! - one `registrering` of type `arkivnotat` per document, with one `dokumentbeskrivelse`
-//!   (Hoveddokument) and its `dokumentobjekt`;
+//! - one `mappe xsi:type="saksmappe"` per patient case (episode), directly under the arkivdel,
+//!   with the patient as `part` (partRolle «Pasient»);
+//! - one `registrering xsi:type="journalpost"` per document (journalstatus «Arkivert»), with
+//!   the author as korrespondansepart and one `dokumentbeskrivelse` (Hoveddokument) with its
+//!   `dokumentobjekt`;
 //! - **every** mappe, registrering and dokumentbeskrivelse carries `skjerming` with
 //!   tilgangsrestriksjon «Unntatt offentlighet» and the legal basis the user gives
 //!   ([`HelseOptions::skjermingshjemmel`], e.g. «Offl. § 13, jf. hpl. § 21»); titles are shown
 //!   publicly only as `*****` (or the export's own `offentlig_tittel`);
-//! - nothing is journalført: patient records are not case documents (arkivforskriften § 9), so
-//!   no entry reaches loependeJournal.xml or offentligJournal.xml, and the extract has no
-//!   journals.
+//! - both journals are written, because Arkade 5 fails N5.59/N5.60 for an extract without them
+//!   and the journal schemas need at least one entry: every document is an entry, and the
+//!   public journal shows only numbers, dates, document type codes, the access restriction and
+//!   the legal basis; titles and the author's name are `*****`.
+//!
+//! Case and journal numbers: the EPJ has none, so they are assigned in export order (metadata
+//! files sorted by name, episodes and documents in file order): `saksaar` is the year the
+//! episode was opened and `sakssekvensnummer` counts episodes per year; `journalaar` is the year
+//! the document was created (journaldato) and `journalsekvensnummer` counts documents per year.
+//! Numbers are assigned before the period selection, so a split keeps them.
 //!
 //! Secure-zone rules: error messages name the metadata file, the record position
 //! (`episoder[1].dokumenter[0]`) and the field, never a field's value (a value may be a
@@ -25,7 +33,8 @@
 
 use super::jsonl::{build_arkiv, build_arkivdel, namespace, ArkivRec, ArkivdelRec};
 use super::jsonl::{ArkivskaperRec, Periode};
-use crate::codes::{Dokumentstatus, SkjermingDokument, SkjermingMetadata};
+use crate::codes::{Dokumentstatus, Journalposttype, Journalstatus, Korrespondanseparttype};
+use crate::codes::{Saksstatus, SkjermingDokument, SkjermingMetadata};
 use crate::codes::{TilknyttetRegistreringSom, Variantformat};
 use crate::error::{Error, Result};
 use crate::extract::{ExtractBuilder, ExtractOptions, ExtractSummary};
@@ -33,8 +42,9 @@ use crate::id::SystemId;
 use crate::model::*;
 use crate::schemas::SchemaSet;
 use crate::time::{parse_date, parse_datetime, Date, DateTime};
+use chrono::Datelike;
 use serde::Deserialize;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// The folder holding the metadata files, one per patient record.
@@ -68,6 +78,9 @@ struct Head {
     arkiv: ArkivRec,
     arkivskapere: Vec<ArkivskaperRec>,
     arkivdel: ArkivdelRec,
+    /// The unit that owns the cases (saksmappe administrativEnhet); default: the first
+    /// arkivskaper's name.
+    administrativ_enhet: Option<String>,
 }
 
 fn default_system_type() -> String {
@@ -109,6 +122,8 @@ struct EpisodeRec {
 struct DokumentRec {
     dokument_id: String,
     dokumenttype: String,
+    /// Parsed by hand so that an unknown value is named by its field, not echoed.
+    journalposttype: Option<String>,
     tittel: String,
     forfatter: String,
     dokumentets_dato: Option<String>,
@@ -238,6 +253,11 @@ pub fn import(
         std::fs::read_to_string(&head_path).map_err(|e| Error::io("reading", &head_path, e))?;
     let rec = "uttrekk.json";
     let head: Head = serde_json::from_str(&head_text).map_err(|e| json_error(rec, &e))?;
+    super::require_closed_period(
+        rec,
+        head.arkivdel.arkivdelstatus,
+        opts.closed_from.is_some() || opts.closed_to.is_some(),
+    )?;
     let ns = namespace(rec, &head.arkiv)?;
     let arkiv = build_arkiv(rec, ns, &head.arkiv, &head.arkivskapere)?;
     let files = record_files(dir)?;
@@ -255,7 +275,27 @@ pub fn import(
     let mut b = ExtractBuilder::create(eopts, &arkiv)?;
     let arkivdel_id = SystemId::derived(&ns, "arkivdel");
     b.start_arkivdel(&build_arkivdel(rec, arkivdel_id, &head.arkivdel)?)?;
-    let ctx = Ctx { dir, ns, opts };
+    let administrativ_enhet = match &head.administrativ_enhet {
+        Some(u) => {
+            nonempty(rec, "administrativ_enhet", u)?;
+            u.clone()
+        }
+        None => arkiv
+            .arkivskapere
+            .first()
+            .map(|a| a.arkivskaper_navn.clone())
+            .unwrap_or_default(),
+    };
+    nonempty(rec, "arkivskapere[0].navn", &administrativ_enhet)?;
+    let mut ctx = Ctx {
+        dir,
+        ns,
+        opts,
+        administrativ_enhet,
+        saker: HashMap::new(),
+        journalposter: HashMap::new(),
+        written_docs: 0,
+    };
     let mut written = 0u64;
     for f in &files {
         let name = f
@@ -276,6 +316,15 @@ pub fn import(
             "no patient case is in the selected period: the extract would be empty",
         ));
     }
+    if ctx.written_docs == 0 {
+        return Err(Error::invalid(
+            RECORDS_DIR,
+            "dokumenter",
+            "no document is in the selected period: the journals (loependeJournal.xml, \
+             offentligJournal.xml) need at least one entry, and Arkade 5 fails an extract \
+             without them (N5.59/N5.60)",
+        ));
+    }
     b.end_arkivdel()?;
     b.finish()
 }
@@ -284,6 +333,28 @@ struct Ctx<'a> {
     dir: &'a Path,
     ns: SystemId,
     opts: &'a HelseOptions,
+    administrativ_enhet: String,
+    /// The last sakssekvensnummer per saksaar.
+    saker: HashMap<i32, u64>,
+    /// The last journalsekvensnummer per journalaar.
+    journalposter: HashMap<i32, u64>,
+    written_docs: u64,
+}
+
+/// The next number of `year` in `counters` (1 for the first).
+fn next_number(counters: &mut HashMap<i32, u64>, year: i32) -> u64 {
+    let n = counters.entry(year).or_insert(0);
+    *n += 1;
+    *n
+}
+
+/// The numbers a journalpost gets.
+struct JpNumbers {
+    saksaar: i32,
+    sakssekvensnummer: u64,
+    journalaar: i32,
+    journalsekvensnummer: u64,
+    journalpostnummer: u64,
 }
 
 impl Ctx<'_> {
@@ -304,7 +375,7 @@ impl Ctx<'_> {
     }
 
     /// Write the patient cases of one metadata file; returns how many were written.
-    fn record(&self, b: &mut ExtractBuilder, file: &str, pj: PasientjournalRec) -> Result<u64> {
+    fn record(&mut self, b: &mut ExtractBuilder, file: &str, pj: PasientjournalRec) -> Result<u64> {
         nonempty(file, "pasient.referanse", &pj.pasient.referanse)?;
         if pj.episoder.is_empty() {
             return Err(Error::invalid(
@@ -322,6 +393,21 @@ impl Ctx<'_> {
             nonempty(&erec, "avsluttet_av", &ep.avsluttet_av)?;
             let opprettet = hdatetime(&erec, "opprettet_dato", &ep.opprettet_dato)?;
             let avsluttet = hdatetime(&erec, "avsluttet_dato", &ep.avsluttet_dato)?;
+            // Numbers are assigned before the selection, so a period split keeps them.
+            let saksaar = opprettet.year();
+            let sakssekvensnummer = next_number(&mut self.saker, saksaar);
+            let mut numbers = Vec::with_capacity(ep.dokumenter.len());
+            for (di, d) in ep.dokumenter.iter().enumerate() {
+                let drec = format!("{erec}.dokumenter[{di}]");
+                let journalaar = hdatetime(&drec, "opprettet_dato", &d.opprettet_dato)?.year();
+                numbers.push(JpNumbers {
+                    saksaar,
+                    sakssekvensnummer,
+                    journalaar,
+                    journalsekvensnummer: next_number(&mut self.journalposter, journalaar),
+                    journalpostnummer: di as u64 + 1,
+                });
+            }
             if !self.includes(avsluttet.date_naive()) {
                 continue;
             }
@@ -336,7 +422,7 @@ impl Ctx<'_> {
             }
             let mut regs = Vec::with_capacity(ep.dokumenter.len());
             let mut doc_ids = HashSet::new();
-            for (di, d) in ep.dokumenter.into_iter().enumerate() {
+            for ((di, d), n) in ep.dokumenter.into_iter().enumerate().zip(numbers) {
                 let drec = format!("{erec}.dokumenter[{di}]");
                 if !doc_ids.insert(d.dokument_id.clone()) {
                     return Err(Error::invalid(
@@ -345,8 +431,9 @@ impl Ctx<'_> {
                         "duplicate dokument_id within the episode (value not shown: secure zone)",
                     ));
                 }
-                regs.push(self.registrering(b, &drec, &ep.episode_id, d)?);
+                regs.push(self.registrering(b, &drec, &ep.episode_id, d, &n)?);
             }
+            self.written_docs += regs.len() as u64;
             let mut endringer = Vec::with_capacity(ep.endringer.len());
             for (ci, c) in ep.endringer.into_iter().enumerate() {
                 let crec = format!("{erec}.endringer[{ci}]");
@@ -381,7 +468,7 @@ impl Ctx<'_> {
                 noekkelord: vec![],
                 dokumentmedium: None,
                 opprettet_dato: opprettet,
-                opprettet_av: ep.opprettet_av,
+                opprettet_av: ep.opprettet_av.clone(),
                 avsluttet_dato: avsluttet,
                 avsluttet_av: ep.avsluttet_av,
                 referanse_arkivdel: vec![],
@@ -410,7 +497,18 @@ impl Ctx<'_> {
                 gradering: None,
                 undermapper: vec![],
                 registreringer: regs,
-                mappetype: MappeType::Mappe,
+                mappetype: MappeType::Saksmappe(Saksmappe {
+                    saksaar,
+                    sakssekvensnummer,
+                    saksdato: opprettet.date_naive(),
+                    administrativ_enhet: self.administrativ_enhet.clone(),
+                    saksansvarlig: ep.opprettet_av,
+                    journalenhet: None,
+                    saksstatus: Saksstatus::Avsluttet,
+                    utlaant_dato: None,
+                    utlaant_til: None,
+                    referanse_sekundaer_klassifikasjon: vec![],
+                }),
             };
             // Writer errors name the mappeID; replace the record with the position only.
             b.write_mappe(&mappe)
@@ -433,6 +531,7 @@ impl Ctx<'_> {
         record: &str,
         episode: &str,
         d: DokumentRec,
+        n: &JpNumbers,
     ) -> Result<Registrering> {
         nonempty(record, "dokument_id", &d.dokument_id)?;
         nonempty(record, "dokumenttype", &d.dokumenttype)?;
@@ -443,6 +542,34 @@ impl Ctx<'_> {
         let arkivert = match &d.arkivert_dato {
             Some(s) => hdatetime(record, "arkivert_dato", s)?,
             None => opprettet,
+        };
+        let journalposttype = match d.journalposttype.as_deref() {
+            None => Journalposttype::OrganinterntUtenOppfoelging,
+            Some(v) => Journalposttype::ALL
+                .iter()
+                .copied()
+                .find(|t| t.as_str() == v)
+                .ok_or_else(|| {
+                    Error::invalid(
+                        record,
+                        "journalposttype",
+                        format!(
+                            "is not a journalposttype (value not shown: secure zone); allowed: {}",
+                            Journalposttype::ALL
+                                .iter()
+                                .map(|t| format!("«{t}»"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    )
+                })?,
+        };
+        // The author is the correspondent: the sender of an incoming document, the internal
+        // sender of every other kind. Its name is screened in the public journal.
+        let parttype = if journalposttype == Journalposttype::Inngaaende {
+            Korrespondanseparttype::Avsender
+        } else {
+            Korrespondanseparttype::InternAvsender
         };
         let dokumentets_dato = d
             .dokumentets_dato
@@ -513,24 +640,42 @@ impl Ctx<'_> {
             parter: vec![],
             kassasjon: None,
             skjerming: self.skjerming(
-                vec![SkjermingMetadata::TittelRegistreringUtvalgteOrd],
+                vec![
+                    SkjermingMetadata::TittelRegistreringUtvalgteOrd,
+                    SkjermingMetadata::NavnAvsender,
+                ],
                 false,
             ),
             gradering: None,
             dokumentbeskrivelser: vec![db],
-            registrerings_id: None,
+            registrerings_id: Some(format!(
+                "{}/{}-{}",
+                n.saksaar, n.sakssekvensnummer, n.journalpostnummer
+            )),
             tittel: d.tittel,
             offentlig_tittel: Some("*****".into()),
             beskrivelse: None,
             noekkelord: vec![],
-            forfatter: vec![d.forfatter],
+            forfatter: vec![d.forfatter.clone()],
             dokumentmedium: None,
             merknader: vec![],
             kryssreferanser: vec![],
-            korrespondanseparter: vec![],
-            registreringstype: RegistreringType::Arkivnotat(Arkivnotat {
+            korrespondanseparter: vec![Korrespondansepart::new(parttype, d.forfatter)],
+            registreringstype: RegistreringType::Journalpost(Journalpost {
+                journalaar: n.journalaar,
+                journalsekvensnummer: n.journalsekvensnummer,
+                journalpostnummer: n.journalpostnummer,
+                journalposttype,
+                journalstatus: Journalstatus::Arkivert,
+                journaldato: opprettet.date_naive(),
                 dokumentets_dato,
-                ..Arkivnotat::default()
+                mottatt_dato: None,
+                sendt_dato: None,
+                forfallsdato: None,
+                offentlighetsvurdert_dato: None,
+                antall_vedlegg: None,
+                journalenhet: None,
+                avskrivninger: vec![],
             }),
         })
     }

@@ -86,7 +86,10 @@ pub(crate) fn check(dir: &Path, addml: &Addml, a: &ArkivstrukturFacts, sink: &mu
                 sink.warn(
                     "N5.59",
                     Loc::file(&file),
-                    format!("{file} not found (there are no journalposter)"),
+                    format!(
+                        "{file} not found (there are no journalposter); Arkade 5 reports a \
+                         missing journal as an error (N5.59/N5.60)"
+                    ),
                 );
             }
             continue;

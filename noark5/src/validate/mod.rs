@@ -17,7 +17,7 @@
 //! Memory is bounded by one 128-bit key per systemID and the set of referenced document paths;
 //! every XML file is read streaming.
 
-mod addml;
+pub(crate) mod addml;
 mod content;
 mod documents;
 mod endringslogg;
@@ -34,7 +34,7 @@ pub use xsd::xmllint_available;
 
 use crate::error::Result;
 use sink::{Loc, Sink};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -56,9 +56,30 @@ pub enum XsdMode {
 pub struct ValidateOptions {
     /// XSD validation mode.
     pub xsd: XsdMode,
-    /// The schema folder used when the extract lacks a schema (Arkade's built-in fallback; it
-    /// is reported as an error either way).
+    /// The official Noark 5 v5.0 schema folder, used when a v5.0 extract (or one of an unknown
+    /// version, as Arkade does) lacks a schema. Using it is reported as an error either way
+    /// (Arkade's built-in fallback, N5.03).
     pub fallback_schemas: Option<PathBuf>,
+    /// Official schema folders of the older versions Arkade accepts, by version (`"3.1"`,
+    /// `"4.0"`): an older extract that lacks a schema is checked against its own version's
+    /// set, never against v5.0.
+    pub older_schemas: BTreeMap<String, PathBuf>,
+}
+
+/// The Noark 5 versions older than 5.0 that Arkade 5 accepts.
+pub const OLDER_VERSIONS: [&str; 2] = ["3.1", "4.0"];
+
+impl ValidateOptions {
+    /// The official schema folder for an extract of `version`: the older set for 3.1/4.0,
+    /// the v5.0 set for 5.0 and for any other value (Arkade's rule).
+    pub fn official_schemas(&self, version: Option<&str>) -> Option<&Path> {
+        match version {
+            Some(v) if OLDER_VERSIONS.contains(&v) => {
+                self.older_schemas.get(v).map(PathBuf::as_path)
+            }
+            _ => self.fallback_schemas.as_deref(),
+        }
+    }
 }
 
 /// Validate the extract in `dir`. An `Err` means the validation could not run at all (the folder

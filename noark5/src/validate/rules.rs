@@ -90,6 +90,10 @@ pub const RULES: &[(&str, &str)] = &[
         "Journal counts in arkivuttrekk.xml equal the journals",
     ),
     ("HV.03", "arkivuttrekk.xml is readable and complete"),
+    (
+        "HV.04",
+        "Shipped schemas are the official ones of the declared version",
+    ),
 ];
 
 /// The title of a rule.

@@ -6,6 +6,7 @@ use super::sink::{Loc, Sink};
 use super::xsd;
 use super::{ValidateOptions, XsdMode};
 use crate::digest::sha256_file;
+use crate::schemas::ADDML_XSD;
 use std::collections::HashSet;
 use std::path::Path;
 
@@ -35,6 +36,59 @@ pub(crate) fn check(dir: &Path, addml: &Addml, opts: &ValidateOptions, sink: &mu
         }
     }
     xsd_check(dir, addml, opts, sink);
+    official_check(dir, addml, opts, sink);
+}
+
+/// HV.04: krav 6.4.18 allows only Arkivverket's XSDs, unchanged. Each Noark schema the extract
+/// ships is compared with the same file of the official set of the declared version (when that
+/// set was given), ignoring CR before LF (a CRLF copy is the same schema). A difference is a
+/// warning: it can be another official revision (v5.0 has a 2019 and a 2023 one) as well as a
+/// modified copy, which only a person can tell apart.
+fn official_check(dir: &Path, addml: &Addml, opts: &ValidateOptions, sink: &mut Sink) {
+    let version = addml.version.as_deref();
+    let Some(set) = opts.official_schemas(version) else {
+        return;
+    };
+    sink.ran("HV.04");
+    let mut seen = HashSet::new();
+    for s in addml.objects.iter().flat_map(|o| o.schemas.iter()) {
+        let (local, official) = (dir.join(&s.name), set.join(&s.name));
+        if !seen.insert(s.name.clone()) || !local.is_file() || !official.is_file() {
+            continue;
+        }
+        match (std::fs::read(&local), std::fs::read(&official)) {
+            (Ok(a), Ok(b)) if without_cr(&a) == without_cr(&b) => {
+                sink.count("HV.04", "official schemas", 1);
+            }
+            (Ok(_), Ok(_)) => sink.warn(
+                "HV.04",
+                Loc::file(&s.name),
+                format!(
+                    "differs from the official v{} schema {}: another revision or a modified \
+                     copy (krav 6.4.18 allows only Arkivverket's schemas, unchanged)",
+                    version.filter(|v| known(v)).unwrap_or("5.0"),
+                    official.display()
+                ),
+            ),
+            (Err(e), _) => sink.error("HV.04", Loc::file(&s.name), format!("cannot be read: {e}")),
+            (_, Err(e)) => sink.error(
+                "HV.04",
+                Loc::file(&s.name),
+                format!("official {} cannot be read: {e}", official.display()),
+            ),
+        }
+    }
+}
+
+fn without_cr(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    for (i, b) in bytes.iter().enumerate() {
+        if *b == b'\r' && bytes.get(i + 1) == Some(&b'\n') {
+            continue;
+        }
+        out.push(*b);
+    }
+    out
 }
 
 fn check_file(
@@ -130,7 +184,7 @@ fn xsd_check(dir: &Path, addml: &Addml, opts: &ValidateOptions, sink: &mut Sink)
         return;
     }
     sink.ran("N5.03");
-    let known_version = matches!(addml.version.as_deref(), Some("3.1" | "4.0" | "5.0"));
+    let known_version = addml.version.as_deref().is_some_and(known);
     if !known_version {
         sink.error(
             "N5.03",
@@ -171,13 +225,29 @@ fn xsd_check(dir: &Path, addml: &Addml, opts: &ValidateOptions, sink: &mut Sink)
         let xsd_path = if local.is_file() {
             local
         } else {
-            match &opts.fallback_schemas {
+            let version = addml.version.as_deref();
+            // ADDML is versioned apart from Noark 5: addml.xsd comes with the v5.0 set.
+            let (set, which, flag) = if xsd_name == ADDML_XSD {
+                (
+                    opts.fallback_schemas.as_deref(),
+                    "ADDML".to_string(),
+                    schema_flag(None),
+                )
+            } else {
+                (
+                    opts.official_schemas(version),
+                    format!("v{}", version.filter(|v| known(v)).unwrap_or("5.0")),
+                    schema_flag(version),
+                )
+            };
+            match set {
                 Some(set) if set.join(&xsd_name).is_file() => {
                     sink.error(
                         "N5.03",
                         Loc::file(&xml),
                         format!(
-                            "schema {xsd_name} is not in the extract; validated against {} instead",
+                            "schema {xsd_name} is not in the extract; validated against the \
+                             official {which} schema {} instead",
                             set.join(&xsd_name).display()
                         ),
                     );
@@ -188,8 +258,8 @@ fn xsd_check(dir: &Path, addml: &Addml, opts: &ValidateOptions, sink: &mut Sink)
                         "N5.03",
                         Loc::file(&xml),
                         format!(
-                            "schema {xsd_name} is not in the extract and no schema set was given \
-                             (--schemas / HVELV_NOARK5_SCHEMAS), so {xml} cannot be validated"
+                            "schema {xsd_name} is not in the extract and no official {which} \
+                             schema set with it was given ({flag}), so {xml} cannot be validated"
                         ),
                     );
                     continue;
@@ -212,5 +282,18 @@ fn xsd_check(dir: &Path, addml: &Addml, opts: &ValidateOptions, sink: &mut Sink)
             }
             Err(e) => sink.error("N5.03", Loc::file(&xml), e.to_string()),
         }
+    }
+}
+
+fn known(version: &str) -> bool {
+    matches!(version, "3.1" | "4.0" | "5.0")
+}
+
+/// Where the user gives the official schema set of `version`.
+pub(crate) fn schema_flag(version: Option<&str>) -> &'static str {
+    match version {
+        Some("3.1") => "--schemas-v31 / HVELV_NOARK5_SCHEMAS_V31",
+        Some("4.0") => "--schemas-v40 / HVELV_NOARK5_SCHEMAS_V40",
+        _ => "--schemas / HVELV_NOARK5_SCHEMAS",
     }
 }

@@ -15,6 +15,7 @@ fn run(dir: &Path, fallback: Option<&Path>) -> Report {
     let opts = ValidateOptions {
         xsd,
         fallback_schemas: fallback.map(Path::to_path_buf),
+        older_schemas: Default::default(),
     };
     validate(dir, &opts).unwrap()
 }

@@ -1,7 +1,8 @@
 //! Source 3 (secure-zone health export): the fixture imports into an extract that validates
 //! with 0 errors and with xmllint against both schema revisions, its XML is pinned by golden
 //! files, every mappe/registrering/dokumentbeskrivelse is screened with the configured legal
-//! basis, nothing is journalført, and malformed input is refused with file, position and field
+//! basis, both journals are written with only `*****` for titles and names in the public one
+//! (so Arkade's N5.59/N5.60 pass), and malformed input is refused with file, position and field
 //! named but never the value.
 
 use crate::util::{copy_tree, fixtures, shared, xmllint, xmllint_available};
@@ -21,6 +22,7 @@ fn vopts() -> ValidateOptions {
             XsdMode::Skip
         },
         fallback_schemas: None,
+        older_schemas: Default::default(),
     }
 }
 
@@ -53,8 +55,8 @@ fn fixture_imports_into_a_valid_screened_extract() {
     assert_eq!(r.rule("N5.26").unwrap().counts["dokumentobjekt"], 4);
 
     let s = std::fs::read_to_string(out.join("arkivstruktur.xml")).unwrap();
-    let mapper = s.matches("<mappe>").count();
-    let regs = s.matches("<registrering xsi:type=\"arkivnotat\">").count();
+    let mapper = s.matches("<mappe xsi:type=\"saksmappe\">").count();
+    let regs = s.matches("<registrering xsi:type=\"journalpost\">").count();
     let dbs = s.matches("<dokumentbeskrivelse>").count();
     assert_eq!((mapper, regs, dbs), (3, 4, 4));
     assert_eq!(
@@ -73,10 +75,50 @@ fn fixture_imports_into_a_valid_screened_extract() {
         dbs
     );
     assert_eq!(s.matches("<partRolle>Pasient</partRolle>").count(), mapper);
-    assert!(!s.contains("journalpost"), "nothing is journalført");
-    for journal in ["loependeJournal.xml", "offentligJournal.xml"] {
-        assert!(!out.join(journal).exists(), "{journal} must not exist");
+    for rule in ["N5.59", "N5.60"] {
+        let res = r.rule(rule).unwrap();
+        assert!(
+            res.ran && res.errors == 0 && res.warnings == 0,
+            "{rule}: {res:?}"
+        );
     }
+    // Both journals list every document; the public one shows no title and no name.
+    let loepende = std::fs::read_to_string(out.join("loependeJournal.xml")).unwrap();
+    let offentlig = std::fs::read_to_string(out.join("offentligJournal.xml")).unwrap();
+    for j in [&loepende, &offentlig] {
+        assert_eq!(j.matches("<journalregistrering>").count(), regs);
+        assert!(j.contains(&format!(
+            "<antallJournalposter>{regs}</antallJournalposter>"
+        )));
+        assert_eq!(
+            j.matches(&format!("<skjermingshjemmel>{HJEMMEL}</skjermingshjemmel>"))
+                .count(),
+            regs
+        );
+    }
+    assert!(loepende.contains("<tittel>Konsultasjon 6 uker</tittel>"));
+    assert!(!offentlig.contains("<tittel>"));
+    for secret in [
+        "Konsultasjon",
+        "Henvisning til",
+        "Helsesykepleier A",
+        "Lege B",
+        "Testbarn",
+        "PAS-0000",
+        "EPJ-20",
+    ] {
+        assert!(
+            !offentlig.contains(secret),
+            "{secret} in the public journal"
+        );
+    }
+    assert_eq!(
+        offentlig
+            .matches("<korrespondansepartNavn>*****</korrespondansepartNavn>")
+            .count(),
+        regs
+    );
+    assert!(offentlig.contains("<korrespondanseparttype>Avsender</korrespondanseparttype>"));
     let addml = std::fs::read_to_string(out.join("arkivuttrekk.xml")).unwrap();
     assert!(addml.contains("inneholderSkjermetInformasjon"));
     assert!(
@@ -86,7 +128,12 @@ fn fixture_imports_into_a_valid_screened_extract() {
 
     if xmllint_available() {
         for set in ["schemas", "schemas-v5.0-2019-arkade"] {
-            for stem in ["arkivstruktur", "endringslogg"] {
+            for stem in [
+                "arkivstruktur",
+                "endringslogg",
+                "loependeJournal",
+                "offentligJournal",
+            ] {
                 let (ok, err) = xmllint(
                     &shared.join(set).join(format!("{stem}.xsd")),
                     &out.join(format!("{stem}.xml")),
@@ -111,7 +158,13 @@ fn golden_xml_of_the_health_fixture() {
     .unwrap();
     let golden = fixtures().join("golden/helse-small");
     let update = std::env::var_os("HVELV_UPDATE_GOLDEN").is_some();
-    for name in ["arkivstruktur.xml", "endringslogg.xml", "arkivuttrekk.xml"] {
+    for name in [
+        "arkivstruktur.xml",
+        "loependeJournal.xml",
+        "offentligJournal.xml",
+        "endringslogg.xml",
+        "arkivuttrekk.xml",
+    ] {
         let actual = std::fs::read_to_string(out.join(name)).unwrap();
         let g = golden.join(name);
         if update {
@@ -142,7 +195,7 @@ fn period_selection_keeps_cases_closed_in_the_range() {
     let r = validate(&out, &vopts()).unwrap();
     assert_eq!(r.error_count(), 0, "{}", r.to_text());
     let s = std::fs::read_to_string(out.join("arkivstruktur.xml")).unwrap();
-    assert_eq!(s.matches("<mappe>").count(), 2);
+    assert_eq!(s.matches("<mappe xsi:type=\"saksmappe\">").count(), 2);
     assert!(!s.contains("EPJ-2021-0042"));
     let e = std::fs::read_to_string(out.join("endringslogg.xml")).unwrap();
     assert_eq!(
@@ -150,6 +203,25 @@ fn period_selection_keeps_cases_closed_in_the_range() {
         1,
         "the excluded case's change is left out"
     );
+}
+
+#[test]
+fn a_selection_without_documents_is_refused() {
+    let Some(shared) = shared() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let schemas = SchemaSet::open(&shared.join("schemas")).unwrap();
+    // Only EPJ-2021-0042 is closed in 2021, and it has no document: no journal entry.
+    let o = HelseOptions {
+        closed_to: Some("2021-12-31".parse().unwrap()),
+        ..hopts()
+    };
+    let out = tmp.path().join("u");
+    let err = import(&fixtures().join("helse-small"), out.clone(), schemas, &o).unwrap_err();
+    let m = err.to_string();
+    assert!(m.contains("no document is in the selected period"), "{m}");
+    assert!(m.contains("N5.59"), "{m}");
+    assert!(!out.exists());
+    assert!(!hvelv_noark5::extract::partial_path(&out).exists());
 }
 
 /// The values planted in a broken fixture; none may appear in an error message.
@@ -222,6 +294,29 @@ fn wrong_type_does_not_echo_the_value() {
         )
     });
     assert_clean_failure(&err, &out, &["journaler/pj-000001.json", "line 2"]);
+}
+
+#[test]
+fn unknown_code_value_names_the_field_but_not_the_value() {
+    if shared().is_none() {
+        return;
+    }
+    let (err, out, _t) = broken(|src| {
+        replace(
+            &src.join("journaler/pj-000002.json"),
+            "\"journalposttype\": \"Inngående dokument\"",
+            &format!("\"journalposttype\": \"{SECRET}\""),
+        )
+    });
+    assert_clean_failure(
+        &err,
+        &out,
+        &[
+            "pj-000002.json: episoder[0].dokumenter[0]",
+            "journalposttype",
+            "Organinternt dokument uten oppfølging",
+        ],
+    );
 }
 
 #[test]

@@ -17,7 +17,16 @@ fn opts() -> ValidateOptions {
             XsdMode::Skip
         },
         fallback_schemas: None,
+        older_schemas: Default::default(),
     }
+}
+
+/// The text of the single element `name` in `xml` (first occurrence).
+fn element<'a>(xml: &'a str, name: &str) -> &'a str {
+    let open = format!("<{name}>");
+    let start = xml.find(&open).unwrap_or_else(|| panic!("no <{name}>")) + open.len();
+    let end = xml[start..].find(&format!("</{name}>")).unwrap() + start;
+    &xml[start..end]
 }
 
 fn build(src: &Path, out: PathBuf, sel: &Selection) -> hvelv_noark5::Result<PathBuf> {
@@ -45,6 +54,38 @@ fn fixture_imports_into_a_valid_extract() {
         s.contains("<formatDetaljer>PDF/A-1b (fmt/354)</formatDetaljer>"),
         "{s}"
     );
+    // The optional model elements of the import format are written.
+    assert!(element(&s, "part").contains("<partNavn>Ola Nordmann</partNavn>"));
+    assert!(element(&s, "part").contains("<partRolle>Søker</partRolle>"));
+    assert!(element(&s, "merknad").contains("<merknadstype>Telefonnotat</merknadstype>"));
+    assert!(element(&s, "gradering").contains("<grad>Fortrolig (beskyttelsesgrad)</grad>"));
+    assert_eq!(s.matches("<kryssreferanse>").count(), 3);
+    for r in [
+        "referanseTilMappe",
+        "referanseTilRegistrering",
+        "referanseTilKlasse",
+    ] {
+        assert!(s.contains(&format!("<{r}>")), "{r}");
+    }
+    let kassert = element(&s, "utfoertKassasjon");
+    assert!(
+        kassert.contains("<kassertAv>Arkivleder</kassertAv>"),
+        "{kassert}"
+    );
+    assert_eq!(r.rule("N5.45").unwrap().counts["utfoertKassasjon"], 1);
+    assert_eq!(r.rule("N5.23").unwrap().counts["dokumentbeskrivelse"], 5);
+    assert!(element(&s, "dokumentbeskrivelse").contains("<skjerming>"));
+    let addml = std::fs::read_to_string(out.join("arkivuttrekk.xml")).unwrap();
+    let flag = addml
+        .split("omfatterDokumenterSomErKassert")
+        .nth(1)
+        .unwrap();
+    assert!(
+        flag[..flag.find("</property>").unwrap()].contains("<value>true</value>"),
+        "{flag}"
+    );
+    let loepende = std::fs::read_to_string(out.join("loependeJournal.xml")).unwrap();
+    assert!(loepende.contains("<grad>Fortrolig (beskyttelsesgrad)</grad>"));
     if xmllint_available() {
         for set in ["schemas", "schemas-v5.0-2019-arkade"] {
             for stem in [
@@ -117,11 +158,50 @@ fn unit_split_keeps_the_full_classification_system() {
     assert_eq!(s.matches("<klasse>").count(), 5, "all classes stay");
     assert_eq!(s.matches("<mappe ").count(), 1);
     assert!(!s.contains("Storgata"));
+    // The cross reference to the other unit's case is kept: its systemID is derived from the
+    // case key, so it resolves in that unit's extract.
+    assert!(s.contains("<referanseTilMappe>"));
     let e = std::fs::read_to_string(out.join("endringslogg.xml")).unwrap();
     assert_eq!(
         e.matches("<endring>").count(),
         1,
         "the change of an excluded case is left out"
+    );
+}
+
+#[test]
+fn an_open_arkivdel_needs_a_date_range() {
+    if shared().is_none() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    copy_tree(&fixtures().join("jsonl-small"), &src);
+    replace(
+        &src.join("uttrekk.json"),
+        "\"arkivdelstatus\": \"Avsluttet periode\"",
+        "\"arkivdelstatus\": \"Aktiv periode\"",
+    );
+    let e = build(&src, tmp.path().join("a"), &Selection::default()).unwrap_err();
+    let m = e.to_string();
+    assert!(
+        m.contains("uttrekk.json") && m.contains("arkivdel.arkivdelstatus") && m.contains("6.4.12"),
+        "{m}"
+    );
+    assert_clean(&tmp.path().join("a"));
+    // An extract by date range (krav 6.4.14) of the open period is allowed.
+    let sel = Selection {
+        closed_to: Some("2023-03-31".parse().unwrap()),
+        ..Default::default()
+    };
+    let out = build(&src, tmp.path().join("b"), &sel).unwrap();
+    let r = validate(&out, &opts()).unwrap();
+    assert_eq!(r.error_count(), 0, "{}", r.to_text());
+    let s = std::fs::read_to_string(out.join("arkivstruktur.xml")).unwrap();
+    assert_eq!(
+        s.matches("<mappe ").count(),
+        1,
+        "only the case closed by March"
     );
 }
 
@@ -235,6 +315,48 @@ fn malformed_input_names_record_and_field() {
         "{m}"
     );
     assert_clean(&out);
+    // A malformed first case is reported as such (it used to surface as a misplaced case).
+    let (e, out, _t) = broken(|d| {
+        replace(
+            &d.join("saker.jsonl"),
+            "\"saksdato\": \"2023-01-02\"",
+            "\"saksdato\": \"2023-01-02\", \"saksdatum\": \"x\"",
+        )
+    });
+    let m = e.to_string();
+    assert!(
+        m.contains("saker.jsonl line 1") && m.contains("saksdatum") && !m.contains("subclasses"),
+        "{m}"
+    );
+    assert_clean(&out);
+    // A cross reference to a case that is not in the export.
+    let (e, out, _t) = broken(|d| {
+        replace(
+            &d.join("saker.jsonl"),
+            "{\"sak\": \"2023/2\"}",
+            "{\"sak\": \"2023/99\"}",
+        )
+    });
+    let m = e.to_string();
+    assert!(
+        m.contains("saker.jsonl line 1") && m.contains("kryssreferanser") && m.contains("2023/99"),
+        "{m}"
+    );
+    assert_clean(&out);
+    // A destroyed document with a file.
+    let (e, out, _t) = broken(|d| {
+        replace(
+            &d.join("dokumenter.jsonl"),
+            "\"kassert\": {",
+            "\"fil\": \"filer/soknad.txt\", \"kassert\": {",
+        )
+    });
+    let m = e.to_string();
+    assert!(
+        m.contains("dokumenter.jsonl line 3") && m.contains("`kassert`") && m.contains("not both"),
+        "{m}"
+    );
+    assert_clean(&out);
     // Out of order.
     let (e, out, _t) = broken(|d| {
         let p = d.join("saker.jsonl");
@@ -245,4 +367,26 @@ fn malformed_input_names_record_and_field() {
     let m = e.to_string();
     assert!(m.contains("must follow the order"), "{m}");
     assert_clean(&out);
+}
+
+#[test]
+fn the_import_doc_carries_the_complete_fixture() {
+    let doc = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/noark5-import.md"),
+    )
+    .unwrap();
+    let mut n = 0;
+    for e in std::fs::read_dir(fixtures().join("jsonl-small")).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_file() {
+            let name = p.file_name().unwrap().to_str().unwrap().to_string();
+            let text = std::fs::read_to_string(&p).unwrap();
+            assert!(
+                doc.contains(&format!("`{name}`:\n```json\n{text}```")),
+                "docs/noark5-import.md does not show {name} as it is in the fixture"
+            );
+            n += 1;
+        }
+    }
+    assert_eq!(n, 7, "every JSON file of the fixture is in the doc");
 }

@@ -11,13 +11,17 @@
 //! holding two kinds of children, a klassifikasjonssystem without classes, a duplicate systemID,
 //! a screened title without `offentligTittel`, a journalpost outside a saksmappe.
 
-use super::journal::{JournalEntry, JournalKlasse, JournalPost, JournalSak};
+mod entry;
+mod parts;
+
+use super::journal::{JournalEntry, JournalKlasse};
 use super::{XmlOut, NS_ARKIVSTRUKTUR, NS_XSI};
 use crate::codes::SkjermingMetadata;
 use crate::error::{Error, Result};
 use crate::id::SystemId;
 use crate::model::*;
 use crate::time::{fmt_date, fmt_datetime};
+use entry::{journal_entry, require_offentlig_tittel};
 use std::collections::HashSet;
 use std::io::Write;
 
@@ -695,209 +699,5 @@ impl<W: Write> ArkivstrukturWriter<W> {
             o.end("dokumentobjekt")?;
         }
         self.out.end("dokumentbeskrivelse")
-    }
-
-    fn parter(&mut self, parter: &[Part]) -> Result<()> {
-        for p in parter {
-            let o = &mut self.out;
-            o.start("part")?;
-            o.opt("partID", p.part_id.as_deref())?;
-            o.text("partNavn", &p.part_navn)?;
-            o.text("partRolle", &p.part_rolle)?;
-            o.each("postadresse", &p.postadresse)?;
-            o.opt("postnummer", p.postnummer.as_deref())?;
-            o.opt("poststed", p.poststed.as_deref())?;
-            o.end("part")?;
-        }
-        Ok(())
-    }
-
-    fn kryssreferanser(&mut self, refs: &[Kryssreferanse]) -> Result<()> {
-        for r in refs {
-            let o = &mut self.out;
-            o.start("kryssreferanse")?;
-            match r {
-                Kryssreferanse::Klasse(id) => o.display("referanseTilKlasse", id)?,
-                Kryssreferanse::Mappe(id) => o.display("referanseTilMappe", id)?,
-                Kryssreferanse::Registrering(id) => o.display("referanseTilRegistrering", id)?,
-            }
-            o.end("kryssreferanse")?;
-        }
-        Ok(())
-    }
-
-    fn merknader(&mut self, merknader: &[Merknad]) -> Result<()> {
-        for m in merknader {
-            let o = &mut self.out;
-            o.start("merknad")?;
-            o.text("merknadstekst", &m.merknadstekst)?;
-            o.opt("merknadstype", m.merknadstype.as_deref())?;
-            o.text("merknadsdato", &fmt_datetime(&m.merknadsdato))?;
-            o.text("merknadRegistrertAv", &m.merknad_registrert_av)?;
-            o.end("merknad")?;
-        }
-        Ok(())
-    }
-
-    fn kassasjon(&mut self, k: Option<&Kassasjon>) -> Result<()> {
-        let Some(k) = k else { return Ok(()) };
-        self.counts.kassasjon += 1;
-        let o = &mut self.out;
-        o.start("kassasjon")?;
-        o.text("kassasjonsvedtak", k.kassasjonsvedtak.as_str())?;
-        o.opt("kassasjonshjemmel", k.kassasjonshjemmel.as_deref())?;
-        o.display("bevaringstid", k.bevaringstid)?;
-        o.text("kassasjonsdato", &fmt_date(&k.kassasjonsdato))?;
-        o.end("kassasjon")
-    }
-
-    fn utfoert_kassasjon(&mut self, k: Option<&UtfoertKassasjon>) -> Result<()> {
-        let Some(k) = k else { return Ok(()) };
-        self.counts.utfoert_kassasjon += 1;
-        let o = &mut self.out;
-        o.start("utfoertKassasjon")?;
-        o.text("kassertDato", &fmt_datetime(&k.kassert_dato))?;
-        o.text("kassertAv", &k.kassert_av)?;
-        o.end("utfoertKassasjon")
-    }
-
-    fn sletting(&mut self, s: Option<&Sletting>) -> Result<()> {
-        let Some(s) = s else { return Ok(()) };
-        let o = &mut self.out;
-        o.start("sletting")?;
-        o.text("slettingstype", &s.slettingstype)?;
-        o.text("slettetDato", &fmt_datetime(&s.slettet_dato))?;
-        o.text("slettetAv", &s.slettet_av)?;
-        o.end("sletting")
-    }
-
-    fn skjerming(&mut self, s: Option<&Skjerming>) -> Result<()> {
-        let Some(s) = s else { return Ok(()) };
-        if s.skjerming_metadata.is_empty() {
-            return Err(Error::invalid(
-                self.out.record.clone(),
-                "skjermingMetadata",
-                "a skjerming needs at least one skjermingMetadata value",
-            ));
-        }
-        self.counts.skjerming += 1;
-        let o = &mut self.out;
-        o.start("skjerming")?;
-        o.text("tilgangsrestriksjon", &s.tilgangsrestriksjon)?;
-        o.text("skjermingshjemmel", &s.skjermingshjemmel)?;
-        for m in &s.skjerming_metadata {
-            o.text("skjermingMetadata", m.as_str())?;
-        }
-        o.opt(
-            "skjermingDokument",
-            s.skjerming_dokument.map(|d| d.as_str()),
-        )?;
-        o.opt_display("skjermingsvarighet", s.skjermingsvarighet)?;
-        o.opt(
-            "skjermingOpphoererDato",
-            s.skjerming_opphoerer_dato.map(|d| fmt_date(&d)).as_deref(),
-        )?;
-        o.end("skjerming")
-    }
-
-    fn gradering(&mut self, g: Option<&Gradering>) -> Result<()> {
-        let Some(g) = g else { return Ok(()) };
-        let o = &mut self.out;
-        o.start("gradering")?;
-        o.text("grad", g.grad.as_str())?;
-        o.text("graderingsdato", &fmt_datetime(&g.graderingsdato))?;
-        o.text("gradertAv", &g.gradert_av)?;
-        o.opt(
-            "nedgraderingsdato",
-            g.nedgraderingsdato.map(|d| fmt_datetime(&d)).as_deref(),
-        )?;
-        o.opt("nedgradertAv", g.nedgradert_av.as_deref())?;
-        o.end("gradering")
-    }
-}
-
-fn require_offentlig_tittel(
-    record: &str,
-    skjerming: Option<&Skjerming>,
-    offentlig_tittel: Option<&str>,
-    title_codes: &[SkjermingMetadata],
-) -> Result<()> {
-    let screened = skjerming.is_some_and(|s| title_codes.iter().any(|c| s.screens(*c)));
-    if screened && offentlig_tittel.is_none() {
-        return Err(Error::invalid(
-            record,
-            "offentligTittel",
-            "the title is screened, so offentligTittel (the title with screened words replaced by \
-             *****) is mandatory",
-        ));
-    }
-    Ok(())
-}
-
-fn journal_entry(
-    klasse: Option<&JournalKlasse>,
-    m: &Mappe,
-    sak: &Saksmappe,
-    r: &Registrering,
-    jp: &Journalpost,
-) -> JournalEntry {
-    let sak_title_codes = [
-        SkjermingMetadata::TittelMappeUtvalgteOrd,
-        SkjermingMetadata::TittelMappeUnntattFoersteLinje,
-    ];
-    let reg_title_codes = [
-        SkjermingMetadata::TittelRegistreringUtvalgteOrd,
-        SkjermingMetadata::TittelRegistreringUnntattFoersteLinje,
-    ];
-    let sak_screened = m
-        .skjerming
-        .as_ref()
-        .is_some_and(|s| sak_title_codes.iter().any(|c| s.screens(*c)));
-    let jp_screened = r
-        .skjerming
-        .as_ref()
-        .is_some_and(|s| reg_title_codes.iter().any(|c| s.screens(*c)));
-    let first_avskrivning = jp.avskrivninger.first();
-    JournalEntry {
-        klasse: klasse.cloned(),
-        sak: JournalSak {
-            saksaar: sak.saksaar,
-            sakssekvensnummer: sak.sakssekvensnummer,
-            tittel: m.tittel.clone(),
-            offentlig_tittel: if sak_screened {
-                m.offentlig_tittel.clone()
-            } else {
-                None
-            },
-            skjerming_metadata: m
-                .skjerming
-                .as_ref()
-                .and_then(|s| s.skjerming_metadata.first().copied()),
-        },
-        post: JournalPost {
-            system_id: r.system_id,
-            journalaar: jp.journalaar,
-            journalsekvensnummer: jp.journalsekvensnummer,
-            journalpostnummer: jp.journalpostnummer,
-            tittel: r.tittel.clone(),
-            offentlig_tittel: if jp_screened {
-                r.offentlig_tittel.clone()
-            } else {
-                None
-            },
-            skjerming: r.skjerming.clone(),
-            journaldato: jp.journaldato,
-            dokumentets_dato: jp.dokumentets_dato,
-            avskrivningsdato: first_avskrivning.map(|a| a.avskrivningsdato),
-            avskrivningsmaate: first_avskrivning.map(|a| a.avskrivningsmaate.clone()),
-            referanse_avskrives_av_journalpost: first_avskrivning
-                .and_then(|a| a.referanse_avskrives_av_journalpost),
-            grad: r.gradering.as_ref().map(|g| g.grad),
-            korrespondanseparter: r
-                .korrespondanseparter
-                .iter()
-                .map(|k| (k.korrespondanseparttype, k.korrespondansepart_navn.clone()))
-                .collect(),
-        },
     }
 }
