@@ -50,6 +50,8 @@ pub enum Command {
     Ls(LsArgs),
     /// Restore a snapshot, a folder or a file.
     Restore(RestoreArgs),
+    /// Show what changed between two snapshots (+ added, - removed, M modified, U metadata, T type).
+    Diff(DiffArgs),
     /// Copy snapshots from another repository (only missing data is sent).
     Copy(CopyArgs),
     /// Delete data no snapshot needs (run after `forget`); never blocks running backups.
@@ -200,6 +202,17 @@ pub struct RestoreArgs {
     /// With `latest`: the newest snapshot of this host.
     #[arg(long)]
     pub host: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The earlier snapshot (id, prefix or `latest`).
+    pub from: String,
+    /// The later snapshot.
+    pub to: String,
+    /// Print only the summary.
+    #[arg(long)]
+    pub stat: bool,
 }
 
 #[derive(Debug, Args)]

@@ -2,6 +2,7 @@
 
 mod backup;
 mod copy;
+mod diff;
 mod forget;
 mod init;
 mod key;
@@ -29,6 +30,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::Restore(a) => restore::run(&g, a).await,
         Command::Prune(a) => prune::run(&g, a).await,
         Command::Copy(a) => copy::run(&g, a).await,
+        Command::Diff(a) => diff::run(&g, a).await,
         Command::Forget(a) => forget::run(&g, a).await,
         Command::Protect(a) => protect::run(&g, a, true).await,
         Command::Unprotect(a) => protect::run(&g, a, false).await,

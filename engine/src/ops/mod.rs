@@ -3,6 +3,7 @@
 
 pub mod backup;
 pub mod copy;
+pub mod diff;
 pub mod exclude;
 pub(crate) mod fetch;
 pub mod forget;
