@@ -208,7 +208,7 @@ impl Repository {
     }
 
     /// Read and decode a sealed file.
-    async fn read_sealed(
+    pub(crate) async fn read_sealed(
         &self,
         kind: FileKind,
         magic: &'static [u8; 8],
@@ -227,7 +227,7 @@ impl Repository {
             .map_err(|e| Error::new(ErrorKind::Io, format!("decode task failed: {e}")))?
     }
 
-    async fn write_sealed(
+    pub(crate) async fn write_sealed(
         &self,
         kind: FileKind,
         magic: &'static [u8; 8],
@@ -302,6 +302,15 @@ impl Repository {
             (Some(_), Some(_)) => Err(Error::invalid(format!(
                 "snapshot id prefix {spec} is ambiguous; give more characters"
             ))),
+        }
+    }
+
+    /// Pair the repository with an index built elsewhere (by `check` and `repair`, which load
+    /// index files one by one and tolerate damaged ones).
+    pub fn with_index(self, index: Index) -> IndexedRepository {
+        IndexedRepository {
+            repo: self,
+            index: Arc::new(index),
         }
     }
 

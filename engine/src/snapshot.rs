@@ -61,6 +61,32 @@ pub struct Snapshot {
     pub summary: Summary,
     /// Program and version that wrote it.
     pub program: String,
+    /// For a snapshot written by `repair snapshots`: the id of the snapshot it replaces.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original: Option<String>,
+    /// For a snapshot written by `repair snapshots`: what was left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repaired: Option<RepairNote>,
+}
+
+/// What `repair snapshots` removed from a snapshot (lists capped at [`RepairNote::MAX_PATHS`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepairNote {
+    /// When the repair was made (RFC 3339).
+    pub time: String,
+    /// Files dropped because some of their content is lost.
+    pub dropped_files: Vec<String>,
+    /// Number of dropped files (the list may be shorter).
+    pub dropped_total: u64,
+    /// Directories whose listing was lost, kept as empty directories.
+    pub emptied_dirs: Vec<String>,
+    /// Number of emptied directories (the list may be shorter).
+    pub emptied_total: u64,
+}
+
+impl RepairNote {
+    /// Longest path list kept in a snapshot document.
+    pub const MAX_PATHS: usize = 1000;
 }
 
 impl Snapshot {
@@ -107,6 +133,8 @@ mod tests {
             parent: None,
             summary: Summary::default(),
             program: "hvelv".into(),
+            original: None,
+            repaired: None,
         };
         assert_eq!(Snapshot::decode(&s.encode()).unwrap(), s);
         assert!(s.datetime().is_some());

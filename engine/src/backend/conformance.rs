@@ -26,6 +26,7 @@ pub async fn run(be: &dyn Backend) {
         FileKind::Index,
         FileKind::Snapshot,
         FileKind::Lock,
+        FileKind::Verify,
     ] {
         assert!(
             be.list(kind).await.unwrap().is_empty(),

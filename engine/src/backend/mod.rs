@@ -48,17 +48,20 @@ pub enum FileKind {
     Snapshot,
     /// Lock files (`locks/`).
     Lock,
+    /// Records of `check --read-data-budget`: which pack was verified when (`verify/`).
+    Verify,
 }
 
 impl FileKind {
     /// Every kind, in layout order.
-    pub const ALL: [FileKind; 6] = [
+    pub const ALL: [FileKind; 7] = [
         FileKind::Config,
         FileKind::Key,
         FileKind::Pack,
         FileKind::Index,
         FileKind::Snapshot,
         FileKind::Lock,
+        FileKind::Verify,
     ];
     /// The directory (or file name for config) of the kind.
     pub fn dir(self) -> &'static str {
@@ -69,6 +72,7 @@ impl FileKind {
             FileKind::Index => "index",
             FileKind::Snapshot => "snapshots",
             FileKind::Lock => "locks",
+            FileKind::Verify => "verify",
         }
     }
 }
@@ -82,6 +86,7 @@ impl fmt::Display for FileKind {
             FileKind::Index => "index",
             FileKind::Snapshot => "snapshot",
             FileKind::Lock => "lock",
+            FileKind::Verify => "verification record",
         })
     }
 }

@@ -17,6 +17,8 @@ pub const CONFIG_MAGIC: &[u8; 8] = b"HVELVCFG";
 pub const INDEX_MAGIC: &[u8; 8] = b"HVELVIDX";
 /// Magic of snapshot files.
 pub const SNAPSHOT_MAGIC: &[u8; 8] = b"HVELVSNP";
+/// Magic of verification records (`verify/`, written by `check --read-data`).
+pub const VERIFY_MAGIC: &[u8; 8] = b"HVELVVFY";
 /// Version of the sealed-file envelope.
 pub const SEALED_VERSION: u16 = 1;
 

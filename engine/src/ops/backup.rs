@@ -296,6 +296,8 @@ pub async fn backup(
         parent: parent.map(|p| p.id.to_hex()),
         summary,
         program: format!("hvelv {}", env!("CARGO_PKG_VERSION")),
+        original: None,
+        repaired: None,
     };
     let id = repo.save_snapshot(&snapshot).await?;
     Ok(BackupOutcome {

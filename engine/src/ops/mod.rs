@@ -2,7 +2,11 @@
 //! runs its CPU work on threads.
 
 pub mod backup;
+pub mod check;
+mod check_report;
 pub mod exclude;
 pub(crate) mod fetch;
 pub mod ls;
+pub mod repair;
 pub mod restore;
+pub mod verify;
