@@ -1,10 +1,12 @@
 //! One module per subcommand; `run` dispatches.
 
 mod backup;
+mod check;
 mod init;
 mod key;
 mod ls;
 pub mod noark5;
+mod repair;
 mod restore;
 mod snapshots;
 
@@ -24,6 +26,8 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::Ls(a) => ls::run(&g, a).await,
         Command::Restore(a) => restore::run(&g, a).await,
         Command::Key(k) => key::run(&g, k).await,
+        Command::Check(a) => check::run(&g, a).await,
+        Command::Repair(r) => repair::run(&g, r).await,
         Command::Noark5(a) => tokio::task::spawn_blocking(move || noark5::run(a)).await?,
     }
 }

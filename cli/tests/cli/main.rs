@@ -2,6 +2,7 @@
 
 mod util;
 
+mod check;
 mod crash;
 mod damage;
 mod dedup;

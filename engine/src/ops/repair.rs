@@ -131,6 +131,8 @@ pub struct SnapshotRepair {
     pub note: RepairNote,
     /// True if the original was removed.
     pub forgotten: bool,
+    /// True if `repaired` was written by an earlier run (the original had been kept).
+    pub earlier: bool,
 }
 
 /// What `repair snapshots` did.
@@ -279,9 +281,20 @@ pub async fn repair_snapshots(
         note: RepairNote::default(),
     };
     let mut planned: Vec<(SnapshotEntry, RepairNote)> = Vec::new();
+    let already: std::collections::HashMap<String, &SnapshotEntry> = checked
+        .snapshots
+        .iter()
+        .filter_map(|s| Some((s.snapshot.original.clone()?, s)))
+        .collect();
+    // Originals kept by an earlier repair are not repaired twice (`forget` removes them now).
+    let mut earlier: Vec<(FileId, &SnapshotEntry)> = Vec::new();
     for s in &checked.snapshots {
         let root = s.snapshot.tree_id()?;
         if !checked.dirty(&root, &mut rw.memo) {
+            continue;
+        }
+        if let Some(r) = already.get(&s.id.to_hex()) {
+            earlier.push((s.id, r));
             continue;
         }
         rw.note = RepairNote {
@@ -305,16 +318,25 @@ pub async fn repair_snapshots(
             note,
         ));
     }
+    for (orig, r) in earlier {
+        let forgotten = opts.forget && !opts.dry_run && forget(repo, orig, r.id).await?;
+        out.snapshots.push(SnapshotRepair {
+            original: orig.to_hex(),
+            repaired: Some(r.id.to_hex()),
+            note: r.snapshot.repaired.clone().unwrap_or_default(),
+            forgotten,
+            earlier: true,
+        });
+    }
     if opts.dry_run || planned.is_empty() {
-        out.snapshots = planned
-            .into_iter()
-            .map(|(s, note)| SnapshotRepair {
+        out.snapshots
+            .extend(planned.into_iter().map(|(s, note)| SnapshotRepair {
                 original: s.id.to_hex(),
                 repaired: None,
                 note,
                 forgotten: false,
-            })
-            .collect();
+                earlier: false,
+            }));
         return Ok(out);
     }
     // New trees: pack, then index, then snapshots, then (forget) originals.
@@ -338,31 +360,34 @@ pub async fn repair_snapshots(
         written.push((s.id, id, note));
     }
     for (orig, new, note) in written {
-        let mut forgotten = false;
-        if opts.forget {
-            match repo
-                .backend()
-                .remove(FileKind::Snapshot, &orig.to_hex())
-                .await
-            {
-                Ok(()) => forgotten = true,
-                Err(e) if e.kind() == ErrorKind::NotFound => {}
-                Err(e) => return Err(Error::new(
-                    e.kind(),
-                    format!(
-                        "repaired snapshot {} is stored, but removing the original {} failed: {e}",
-                        new.short(),
-                        orig.short()
-                    ),
-                )),
-            }
-        }
+        let forgotten = opts.forget && forget(repo, orig, new).await?;
         out.snapshots.push(SnapshotRepair {
             original: orig.to_hex(),
             repaired: Some(new.to_hex()),
             note,
             forgotten,
+            earlier: false,
         });
     }
     Ok(out)
+}
+
+/// Remove original snapshot `orig` whose repaired version `new` is stored.
+async fn forget(repo: &Repository, orig: FileId, new: FileId) -> Result<bool> {
+    match repo
+        .backend()
+        .remove(FileKind::Snapshot, &orig.to_hex())
+        .await
+    {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(Error::new(
+            e.kind(),
+            format!(
+                "repaired snapshot {} is stored, but removing the original {} failed: {e}",
+                new.short(),
+                orig.short()
+            ),
+        )),
+    }
 }
