@@ -5,7 +5,8 @@
 //! * Pure core, no I/O: [`chunker`] (keyed FastCDC), [`crypto`] (keys, AES-256-GCM, Argon2id key
 //!   files), [`blob`] (compress → encrypt → frame), [`pack`], [`index`], [`tree`], [`snapshot`].
 //! * Storage edge, async: [`backend`] (contract + local/SAN + in-memory).
-//! * Operations: [`Repository`] / [`IndexedRepository`] and [`ops`] (backup, restore, ls).
+//! * Operations: [`Repository`] / [`IndexedRepository`] and [`ops`] (backup, restore, ls, check,
+//!   repair).
 //!
 //! `docs/DESIGN.md` describes the data path and concurrency model, `docs/FORMAT.md` the bytes.
 //!
