@@ -566,3 +566,38 @@ async fn repair_snapshots_drops_lost_files_and_keeps_the_rest() {
     }
     assert!(intact > 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repair_index_keeps_packs_whose_header_alone_is_damaged() {
+    let fx = Fixture::new(1, 6).await;
+    let (name, size) = fx.packs().await.into_iter().max_by_key(|p| p.1).unwrap();
+    let mut b = fx.be.read(FileKind::Pack, &name).await.unwrap().to_vec();
+    b[size as usize - 20] ^= 0x40; // inside the sealed header
+    fx.be.remove(FileKind::Pack, &name).await.unwrap();
+    fx.be
+        .create(FileKind::Pack, &name, Bytes::from(b))
+        .await
+        .unwrap();
+    let r = fx.check(ReadData::None).await;
+    assert_eq!(r.problems.len(), 1, "{:#?}", r.problems);
+    assert_eq!(r.problems[0].kind, ProblemKind::PackDamaged);
+    assert!(r.problems[0].details[0].contains("header cannot be read"));
+    assert_eq!(
+        r.problems[0].paths_total, 0,
+        "the blobs themselves are intact"
+    );
+    let done = repair_index(&fx.repo().await, false).await.unwrap();
+    assert_eq!(done.packs_kept, vec![name.clone()]);
+    let repo = fx.indexed().await;
+    let t = fx._dir.path().join("t");
+    assert!(restore_all(&repo, &fx.snaps[0], &fx.root, &t)
+        .await
+        .is_empty());
+    for i in 0..6 {
+        let f = format!("b0/f{i:02}.bin");
+        assert_eq!(
+            std::fs::read(t.join(&f)).unwrap(),
+            std::fs::read(fx.root.join(&f)).unwrap()
+        );
+    }
+}

@@ -38,10 +38,17 @@ async fn index(g: &Global, dry_run: bool) -> Result<i32> {
         super::print_json(&out)?;
     } else {
         for (name, e) in &out.packs_unreadable {
-            eprintln!(
-                "warning: pack {} is unreadable and stays out of the index: {e}",
-                short(name)
-            );
+            if out.packs_kept.contains(name) {
+                eprintln!(
+                    "warning: the header of pack {} cannot be read ({e}); its entries are kept from the old index",
+                    short(name)
+                );
+            } else {
+                eprintln!(
+                    "warning: pack {} is unreadable and stays out of the index: {e}",
+                    short(name)
+                );
+            }
         }
         if dry_run {
             println!(

@@ -37,8 +37,12 @@ pub struct IndexRepair {
     pub packs_indexed: usize,
     /// Blobs the new index lists.
     pub blobs: usize,
-    /// Packs whose header cannot be read (name, error); their blobs are not indexed.
+    /// Packs whose header cannot be read (name, error); their blobs are not indexed unless
+    /// a readable old index file lists them (see `packs_kept`).
     pub packs_unreadable: Vec<(String, String)>,
+    /// Packs with an unreadable header whose entries were taken over from an old index file,
+    /// so that blobs still readable through the index are not dropped by the repair.
+    pub packs_kept: Vec<String>,
     /// New index files written (empty on a dry run).
     pub index_files_written: Vec<String>,
     /// Old index files removed (on a dry run: that would be removed).
@@ -74,11 +78,33 @@ pub async fn repair_index(repo: &Repository, dry_run: bool) -> Result<IndexRepai
         ..Default::default()
     };
     let mut good: Vec<(FileId, Vec<PackEntry>)> = Vec::new();
+    let mut unreadable = Vec::new();
     for (name, r) in headers {
         match (FileId::from_hex(&name), r) {
             (Ok(id), Ok(entries)) => good.push((id, entries)),
-            (_, Err(e)) => out.packs_unreadable.push((name, e.to_string())),
+            (Ok(id), Err(e)) => unreadable.push((id, name, e.to_string())),
             (Err(e), _) => out.packs_unreadable.push((name, e.to_string())),
+        }
+    }
+    if !unreadable.is_empty() {
+        let mut old_entries: IdMap<FileId, Vec<PackEntry>> = IdMap::default();
+        for name in &old {
+            let r = repo
+                .read_sealed(FileKind::Index, crate::format::sealed::INDEX_MAGIC, name)
+                .await
+                .and_then(|p| IndexFile::decode(&p));
+            if let Ok(f) = r {
+                for (pack, entries) in f.packs {
+                    old_entries.entry(pack).or_insert(entries);
+                }
+            }
+        }
+        for (id, name, e) in unreadable {
+            if let Some(entries) = old_entries.remove(&id) {
+                good.push((id, entries));
+                out.packs_kept.push(name.clone());
+            }
+            out.packs_unreadable.push((name, e));
         }
     }
     good.sort_by_key(|p| p.0);
