@@ -399,6 +399,20 @@ async fn a_deleted_index_file_is_reported_per_pack_with_its_files() {
         .filter(|p| !p.ends_with('/'))
         .collect();
     assert_eq!(files, new_files);
+    // Dropping files whose data only lacks an index entry would lose data: refused.
+    let e = repair_snapshots(
+        fx2.repo().await,
+        &SnapshotRepairOptions::default(),
+        Arc::new(NoProgress),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        e.to_string().contains("run `hvelv repair index` first"),
+        "{e}"
+    );
+    repair_index(&fx2.repo().await, false).await.unwrap();
+    assert!(fx2.check(ReadData::All).await.problems.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

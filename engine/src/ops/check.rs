@@ -617,7 +617,7 @@ pub(crate) async fn run(
         } else {
             chrono::Utc::now().timestamp_millis()
         };
-        let now = now.max(latest + 1);
+        let now = now.max(latest.saturating_add(1));
         for id in &clean {
             state.packs.insert(*id, now);
         }

@@ -110,9 +110,14 @@ impl fmt::Display for Problem {
                 if snaps.len() == 1 { "" } else { "s" },
                 snaps.join(", ")
             )?;
+        } else if self.kind == ProblemKind::PackUnindexed {
+            write!(
+                f,
+                ": no snapshot uses it yet (a running or interrupted backup leaves such packs)"
+            )?;
         } else if matches!(
             self.kind,
-            ProblemKind::PackMissing | ProblemKind::PackUnindexed | ProblemKind::PackDamaged
+            ProblemKind::PackMissing | ProblemKind::PackDamaged
         ) && self.blobs == 0
         {
             write!(f, ": no snapshot uses its damaged or missing blobs")?;
