@@ -399,6 +399,15 @@ async fn a_deleted_index_file_is_reported_per_pack_with_its_files() {
         .filter(|p| !p.ends_with('/'))
         .collect();
     assert_eq!(files, new_files);
+    // Reading the data reports the same problems.
+    let full = fx2.check(ReadData::All).await;
+    let kinds = |r: &CheckReport| -> BTreeSet<(String, Vec<String>)> {
+        r.problems
+            .iter()
+            .map(|p| (p.subject.clone(), p.paths.clone()))
+            .collect()
+    };
+    assert_eq!(kinds(&full), kinds(&r));
     // Dropping files whose data only lacks an index entry would lose data: refused.
     let e = repair_snapshots(
         fx2.repo().await,

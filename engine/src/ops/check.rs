@@ -442,18 +442,28 @@ pub(crate) async fn run(
                 }
                 Ok(v) => {
                     bytes_verified += size;
+                    let indexed = index_entries.contains_key(&id);
+                    if !indexed {
+                        // Reported (and its blobs attributed) as a header read would, intact or not.
+                        if let Some(h) = &v.header {
+                            recovery.add_pack(id, h);
+                        }
+                        let r = v
+                            .header
+                            .clone()
+                            .ok_or_else(|| Error::corrupt(v.pack_errors.join("; ")));
+                        apply_header(&mut c, &index, None, id, r);
+                    }
                     if v.is_clean() {
                         clean.push(id);
                         continue;
                     }
-                    let indexed = index_entries.contains_key(&id);
-                    let kind = if indexed {
-                        ProblemKind::PackDamaged
-                    } else {
-                        ProblemKind::PackUnindexed
-                    };
+                    let kind = ProblemKind::PackDamaged;
                     let mut p = None;
                     for d in &v.pack_errors {
+                        if !indexed && v.header.is_none() && d.starts_with("its header") {
+                            continue;
+                        }
                         p = Some(c.pack(id, kind, Some(d.clone())));
                     }
                     if !v.damaged.is_empty() {

@@ -274,6 +274,8 @@ pub(crate) struct PackVerdict {
     pub pack_errors: Vec<String>,
     /// Blobs that fail authentication or are out of bounds.
     pub damaged: Vec<(BlobId, String)>,
+    /// The pack's header, if it can be read.
+    pub header: Option<Vec<PackEntry>>,
 }
 
 impl PackVerdict {
@@ -312,6 +314,7 @@ pub(crate) fn verify_pack(
             ix.map(<[PackEntry]>::to_vec).unwrap_or_default()
         }
     };
+    v.header = header.ok();
     for e in entries {
         let start = e.offset as usize;
         let Some(sealed) = start
