@@ -624,3 +624,54 @@ async fn repair_index_keeps_packs_whose_header_alone_is_damaged() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verification_records_survive_a_crash_between_write_and_remove() {
+    let fx = Fixture::new(1, 10).await;
+    let budget = ReadData::Budget(Budget::Percent(25.0));
+    fx.check(budget).await;
+    let a = fx.be.list(FileKind::Verify).await.unwrap();
+    assert_eq!(a.len(), 1);
+    let a_bytes = fx.be.read(FileKind::Verify, &a[0].0).await.unwrap();
+    let (after_a, _) = verify::recorded(&fx.repo().await).await.unwrap();
+    fx.check(budget).await;
+    let (after_b, files) = verify::recorded(&fx.repo().await).await.unwrap();
+    assert_eq!(files, 1);
+    assert!(after_b.packs.len() > after_a.packs.len());
+    // As if the run had crashed after storing B but before removing A.
+    fx.be
+        .create(FileKind::Verify, &a[0].0, a_bytes)
+        .await
+        .unwrap();
+    let (merged, files) = verify::recorded(&fx.repo().await).await.unwrap();
+    assert_eq!(files, 2);
+    assert_eq!(merged, after_b, "the later time per pack wins");
+    fx.check(budget).await;
+    let (_, files) = verify::recorded(&fx.repo().await).await.unwrap();
+    assert_eq!(files, 1, "the next run supersedes both");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_snapshot_file_is_reported_once() {
+    let fx = Fixture::new(2, 2).await;
+    let name = fx.snaps[0].id.to_hex();
+    let mut b = fx
+        .be
+        .read(FileKind::Snapshot, &name)
+        .await
+        .unwrap()
+        .to_vec();
+    let n = b.len();
+    b[n / 2] ^= 0x08;
+    fx.be.remove(FileKind::Snapshot, &name).await.unwrap();
+    fx.be
+        .create(FileKind::Snapshot, &name, Bytes::from(b))
+        .await
+        .unwrap();
+    let r = fx.check(ReadData::All).await;
+    assert_eq!(r.problems.len(), 1, "{:#?}", r.problems);
+    let p = &r.problems[0];
+    assert_eq!(p.kind, ProblemKind::SnapshotUnreadable);
+    assert_eq!(p.snapshots, vec![name]);
+    assert_eq!(r.snapshots, 2);
+}
