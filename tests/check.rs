@@ -675,3 +675,72 @@ async fn a_damaged_snapshot_file_is_reported_once() {
     assert_eq!(p.snapshots, vec![name]);
     assert_eq!(r.snapshots, 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_directory_tree_becomes_an_empty_directory() {
+    let fx = Fixture::new(2, 3).await;
+    let repo = fx.indexed().await;
+    let s = &fx.snaps[1];
+    let lost_dir = format!("{}/b1", fx.root.display());
+    let mut lost_tree = None;
+    walk(&repo, s, None, |p, n| {
+        if p == lost_dir.as_bytes() {
+            lost_tree = n.subtree;
+        }
+    })
+    .await
+    .unwrap();
+    let lost_tree = lost_tree.unwrap();
+    // An index without that one tree blob (as if its entry had been lost).
+    let mut file = hvelv_engine::index::IndexFile::default();
+    for (name, size) in fx.packs().await {
+        let mut entries = repo.read_pack_header(&name, size).await.unwrap();
+        entries.retain(|e| e.id != lost_tree);
+        file.packs.push((FileId::from_hex(&name).unwrap(), entries));
+    }
+    let old = fx.be.list(FileKind::Index).await.unwrap();
+    repo.save_index(&file).await.unwrap();
+    for (n, _) in old {
+        fx.be.remove(FileKind::Index, &n).await.unwrap();
+    }
+    let r = fx.check(ReadData::None).await;
+    let missing: Vec<_> = r
+        .problems
+        .iter()
+        .filter(|p| p.kind == ProblemKind::BlobsMissing)
+        .collect();
+    assert_eq!(missing.len(), 1, "{:#?}", r.problems);
+    assert_eq!(missing[0].paths, vec![format!("{lost_dir}/")]);
+    assert_eq!(missing[0].snapshots, vec![s.id.to_hex()]);
+
+    let opts = SnapshotRepairOptions {
+        forget: true,
+        ..Default::default()
+    };
+    let done = repair_snapshots(fx.repo().await, &opts, Arc::new(NoProgress))
+        .await
+        .unwrap();
+    assert_eq!(done.snapshots.len(), 1);
+    assert_eq!(
+        done.snapshots[0].note.emptied_dirs,
+        vec![format!("{lost_dir}/")]
+    );
+    assert_eq!(done.snapshots[0].note.dropped_total, 0);
+    repair_index(&fx.repo().await, false).await.unwrap();
+    let r = fx.check(ReadData::All).await;
+    assert!(r.problems.is_empty(), "{:#?}", r.problems);
+
+    let repo = fx.indexed().await;
+    let repaired = repo.find_snapshot("latest", None).await.unwrap();
+    assert_eq!(repaired.snapshot.original, Some(s.id.to_hex()));
+    let t = fx._dir.path().join("t");
+    assert!(restore_all(&repo, &repaired, &fx.root, &t).await.is_empty());
+    assert_eq!(std::fs::read_dir(t.join("b1")).unwrap().count(), 0);
+    for i in 0..3 {
+        let f = format!("b0/f{i:02}.bin");
+        assert_eq!(
+            std::fs::read(t.join(&f)).unwrap(),
+            std::fs::read(fx.root.join(&f)).unwrap()
+        );
+    }
+}
