@@ -1,7 +1,8 @@
 //! `check`: is every snapshot still restorable, and is the repository consistent?
 //!
-//! Order of work: list packs → load index files one by one (a damaged one is a problem, not a
-//! failure) → read snapshots → check indexed packs against the listing (missing, truncated),
+//! Order of work: read snapshots → load index files one by one (a damaged one is a problem, not
+//! a failure) → list packs (this order is the reverse of a backup's writes, so a concurrent
+//! backup causes no false alarms) → check indexed packs against the listing (missing, truncated),
 //! read every pack header and compare it with the index (structure) or read packs in full
 //! (`--read-data`, a budget) → walk every tree reachable from a snapshot once → check every
 //! referenced data blob against the index. Every lost blob is attributed to exactly one problem
@@ -226,19 +227,36 @@ pub(crate) async fn run(
     };
     let mut report = CheckReport::default();
 
-    // Packs as stored.
-    progress.phase("listing packs");
-    let mut listed: IdMap<FileId, u64> = IdMap::default();
-    for (name, size) in be.list(FileKind::Pack).await? {
-        match hex_id(&name) {
-            Some(id) => {
-                listed.insert(id, size);
+    // Order matters while backups run: a backup writes packs, then their index, then the
+    // snapshot. Reading snapshots, then index files, then listing packs means every snapshot
+    // seen has its index loaded and every indexed pack listed (no false alarms).
+    // Snapshots.
+    progress.phase("reading snapshots");
+    let snap_names = be.list(FileKind::Snapshot).await?;
+    report.snapshots = snap_names.len();
+    let mut snapshots = Vec::new();
+    for (name, _) in snap_names {
+        let r = repo
+            .read_sealed(FileKind::Snapshot, SNAPSHOT_MAGIC, &name)
+            .await
+            .and_then(|p| Snapshot::decode(&p))
+            .and_then(|s| Ok((FileId::from_hex(&name)?, s.tree_id()?, s)));
+        match r {
+            Ok((id, _, snapshot)) => snapshots.push(SnapshotEntry { id, snapshot }),
+            Err(e) => {
+                let p = c.push(
+                    ProblemKind::SnapshotUnreadable,
+                    name.clone(),
+                    Some(e.to_string()),
+                    "its files cannot be listed or restored; remove the snapshot file once that is accepted",
+                );
+                if let Some(id) = hex_id(&name) {
+                    c.affected[p].snapshots.insert(id);
+                }
             }
-            None => tracing::warn!("ignoring {name} in data/: not a pack name"),
         }
     }
-    report.packs = listed.len();
-    report.pack_bytes = listed.values().sum();
+    snapshots.sort_by_key(|s| (s.snapshot.datetime(), s.id));
 
     // Index files, one by one.
     progress.phase("loading index files");
@@ -281,33 +299,19 @@ pub(crate) async fn run(
     let repo = repo.with_index(index);
     let index = repo.index().clone();
 
-    // Snapshots.
-    progress.phase("reading snapshots");
-    let snap_names = be.list(FileKind::Snapshot).await?;
-    report.snapshots = snap_names.len();
-    let mut snapshots = Vec::new();
-    for (name, _) in snap_names {
-        let r = repo
-            .read_sealed(FileKind::Snapshot, SNAPSHOT_MAGIC, &name)
-            .await
-            .and_then(|p| Snapshot::decode(&p))
-            .and_then(|s| Ok((FileId::from_hex(&name)?, s.tree_id()?, s)));
-        match r {
-            Ok((id, _, snapshot)) => snapshots.push(SnapshotEntry { id, snapshot }),
-            Err(e) => {
-                let p = c.push(
-                    ProblemKind::SnapshotUnreadable,
-                    name.clone(),
-                    Some(e.to_string()),
-                    "its files cannot be listed or restored; remove the snapshot file once that is accepted",
-                );
-                if let Some(id) = hex_id(&name) {
-                    c.affected[p].snapshots.insert(id);
-                }
+    // Packs as stored.
+    progress.phase("listing packs");
+    let mut listed: IdMap<FileId, u64> = IdMap::default();
+    for (name, size) in be.list(FileKind::Pack).await? {
+        match hex_id(&name) {
+            Some(id) => {
+                listed.insert(id, size);
             }
+            None => tracing::warn!("ignoring {name} in data/: not a pack name"),
         }
     }
-    snapshots.sort_by_key(|s| (s.snapshot.datetime(), s.id));
+    report.packs = listed.len();
+    report.pack_bytes = listed.values().sum();
 
     // Indexed packs against the listing.
     progress.phase("checking packs");
