@@ -744,3 +744,38 @@ async fn a_lost_directory_tree_becomes_an_empty_directory() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_during_backups_raises_no_false_alarm() {
+    let fx = Fixture::new(1, 2).await;
+    let be = fx.be.clone();
+    let root = fx.root.clone();
+    let backups = tokio::spawn(async move {
+        let mut repo = Repository::open(be, PW)
+            .await
+            .unwrap()
+            .load_index()
+            .await
+            .unwrap();
+        for b in 1..6 {
+            write_files(&root, &format!("b{b}"), 3, 50 + b);
+            let opts = BackupOptions {
+                paths: vec![root.clone()],
+                ..Default::default()
+            };
+            backup(&mut repo, &opts, Arc::new(NoProgress))
+                .await
+                .unwrap();
+        }
+    });
+    let mut runs = 0;
+    while !backups.is_finished() || runs < 3 {
+        let r = fx.check(ReadData::All).await;
+        assert!(r.is_clean(), "run {runs}: {:#?}", r.problems);
+        runs += 1;
+    }
+    backups.await.unwrap();
+    let r = fx.check(ReadData::All).await;
+    assert!(r.problems.is_empty(), "{:#?}", r.problems);
+    assert_eq!(r.snapshots, 6);
+}
