@@ -1,5 +1,6 @@
 //! Cross-crate scenarios through the engine's library API, with fault-injecting backends.
 
+mod check;
 mod prune;
 
 use std::sync::atomic::{AtomicBool, Ordering};

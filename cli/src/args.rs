@@ -65,6 +65,11 @@ pub enum Command {
     /// Manage the repository's passwords.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Check the repository: structure, and with --read-data(-budget) every blob's content.
+    Check(CheckArgs),
+    /// Repair the index or snapshots after damage found by `check`.
+    #[command(subcommand)]
+    Repair(RepairCommand),
     /// Noark 5 archive extracts: build, validate, identify document formats.
     Noark5(crate::commands::noark5::Noark5Args),
 }
@@ -317,6 +322,42 @@ pub struct ProtectArgs {
     /// Snapshot ids (or prefixes) or `latest`.
     #[arg(required = true, value_name = "SNAPSHOT")]
     pub snapshots: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Read every pack and authenticate every blob.
+    #[arg(long, conflicts_with = "read_data_budget")]
+    pub read_data: bool,
+    /// Read only this much per run (`2G`, `500M`, `10%`), packs verified longest ago first;
+    /// what was verified when is recorded in the repository.
+    #[arg(long, value_name = "SIZE|PERCENT")]
+    pub read_data_budget: Option<String>,
+    /// Longest list of affected paths shown per problem.
+    #[arg(long, default_value_t = 20)]
+    pub max_paths: usize,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RepairCommand {
+    /// Rebuild the index from the headers of every pack (replaces all index files).
+    Index {
+        /// Only report what would be done.
+        #[arg(long, short = 'n')]
+        dry_run: bool,
+    },
+    /// Rewrite snapshots that reference lost data, leaving the lost files out.
+    Snapshots {
+        /// Only report what would change.
+        #[arg(long, short = 'n')]
+        dry_run: bool,
+        /// Remove each damaged original once its repaired version is stored.
+        #[arg(long)]
+        forget: bool,
+        /// Read every pack to find damaged blobs as well (not only missing ones).
+        #[arg(long)]
+        read_data: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -16,7 +16,7 @@ pub const NO_REPOSITORY: i32 = 10;
 pub const CONFLICT: i32 = 11;
 /// Wrong password.
 pub const WRONG_PASSWORD: i32 = 12;
-/// Repository data is damaged or was tampered with.
+/// Repository data is damaged or was tampered with; `check` found errors.
 pub const CORRUPT: i32 = 13;
 
 /// Print an error chain and choose the exit code from the engine error kind, if any.

@@ -5,8 +5,9 @@
 //! * Pure core, no I/O: [`chunker`] (keyed FastCDC), [`crypto`] (keys, AES-256-GCM, Argon2id key
 //!   files), [`blob`] (compress → encrypt → frame), [`pack`], [`index`], [`tree`], [`snapshot`].
 //! * Storage edge, async: [`backend`] (contract + local/SAN + in-memory).
-//! * Operations: [`Repository`] / [`IndexedRepository`] and [`ops`] (backup, restore, ls, and the
-//!   pure retention planner `ops::forget`); snapshot protection and key management on [`Repository`].
+//! * Operations: [`Repository`] / [`IndexedRepository`] and [`ops`] (backup, restore, ls, diff,
+//!   copy, check, repair, prune with the concurrency protocol in [`gc`], and the pure retention
+//!   planner `ops::forget`); snapshot protection and key management on [`Repository`].
 //!
 //! `docs/DESIGN.md` describes the data path and concurrency model, `docs/FORMAT.md` the bytes.
 //!

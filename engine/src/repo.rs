@@ -233,7 +233,7 @@ impl Repository {
     }
 
     /// Read and decode a sealed file.
-    async fn read_sealed(
+    pub(crate) async fn read_sealed(
         &self,
         kind: FileKind,
         magic: &'static [u8; 8],
@@ -252,7 +252,7 @@ impl Repository {
             .map_err(|e| Error::new(ErrorKind::Io, format!("decode task failed: {e}")))?
     }
 
-    async fn write_sealed(
+    pub(crate) async fn write_sealed(
         &self,
         kind: FileKind,
         magic: &'static [u8; 8],
@@ -374,6 +374,17 @@ impl Repository {
             (Some(_), Some(_)) => Err(Error::invalid(format!(
                 "snapshot id prefix {spec} is ambiguous; give more characters"
             ))),
+        }
+    }
+
+    /// Pair the repository with an index built elsewhere (by `check` and `repair`, which load
+    /// index files one by one and tolerate damaged ones). Prune records are not consulted: the
+    /// result is for reading, not for deduplication.
+    pub fn with_index(self, index: Index) -> IndexedRepository {
+        IndexedRepository {
+            repo: self,
+            index: Arc::new(index),
+            gc: Arc::new(GcState::default()),
         }
     }
 
@@ -587,6 +598,7 @@ mod tests {
             protected: false,
             replaces: None,
             original: None,
+            repaired: None,
         }
     }
 

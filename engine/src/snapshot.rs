@@ -70,10 +70,34 @@ pub struct Snapshot {
     /// between both exist; readers treat the one named here as superseded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replaces: Option<String>,
-    /// The id this snapshot had when it was first written, in this or another repository: set
-    /// by `copy` (the source's id) and kept through rewrites, so a copy is recognised later.
+    /// The snapshot this one derives from: set by `copy` (the source's id, so a copy is
+    /// recognised later), kept through protect/unprotect rewrites, and set by `repair snapshots`
+    /// to the damaged snapshot's id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub original: Option<String>,
+    /// For a snapshot written by `repair snapshots`: what was left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repaired: Option<RepairNote>,
+}
+
+/// What `repair snapshots` removed from a snapshot (lists capped at [`RepairNote::MAX_PATHS`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepairNote {
+    /// When the repair was made (RFC 3339).
+    pub time: String,
+    /// Files dropped because some of their content is lost.
+    pub dropped_files: Vec<String>,
+    /// Number of dropped files (the list may be shorter).
+    pub dropped_total: u64,
+    /// Directories whose listing was lost, kept as empty directories.
+    pub emptied_dirs: Vec<String>,
+    /// Number of emptied directories (the list may be shorter).
+    pub emptied_total: u64,
+}
+
+impl RepairNote {
+    /// Longest path list kept in a snapshot document.
+    pub const MAX_PATHS: usize = 1000;
 }
 
 impl Snapshot {
@@ -129,6 +153,7 @@ mod tests {
             protected: false,
             replaces: None,
             original: None,
+            repaired: None,
         };
         assert_eq!(Snapshot::decode(&s.encode()).unwrap(), s);
         // The lifecycle fields are omitted when unset, so older readers and older files agree.

@@ -1,6 +1,7 @@
 //! One module per subcommand; `run` dispatches.
 
 mod backup;
+mod check;
 mod copy;
 mod diff;
 mod forget;
@@ -10,6 +11,7 @@ mod ls;
 pub mod noark5;
 mod protect;
 mod prune;
+mod repair;
 mod restore;
 mod snapshots;
 
@@ -35,6 +37,8 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::Protect(a) => protect::run(&g, a, true).await,
         Command::Unprotect(a) => protect::run(&g, a, false).await,
         Command::Key(k) => key::run(&g, k).await,
+        Command::Check(a) => check::run(&g, a).await,
+        Command::Repair(r) => repair::run(&g, r).await,
         Command::Noark5(a) => tokio::task::spawn_blocking(move || noark5::run(a)).await?,
     }
 }

@@ -2,6 +2,7 @@
 
 mod util;
 
+mod check;
 mod copy;
 mod crash;
 mod damage;

@@ -95,6 +95,24 @@ fn init_backup_restore_on_s3() {
     );
     diff_r(&src, &target);
     assert_same_tree(&src, &target, true);
+
+    // Verification records (verify/) on S3: two runs at 50 % cover every pack.
+    let mut v = serde_json::Value::Null;
+    for _ in 0..2 {
+        let out = run(
+            &env,
+            &repo,
+            &["check", "--json", "--read-data-budget", "50%"],
+            0,
+        );
+        v = serde_json::from_slice(&out.stdout).unwrap();
+    }
+    assert_eq!(
+        v["read_data"]["packs_covered"], v["read_data"]["packs_total"],
+        "{v:#}"
+    );
+    assert_eq!(v["read_data"]["runs_for_full_coverage"], 2);
+    run(&env, &repo, &["check", "--read-data"], 0);
 }
 
 #[test]

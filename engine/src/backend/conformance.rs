@@ -27,6 +27,7 @@ pub async fn run(be: &dyn Backend) {
         FileKind::Snapshot,
         FileKind::Lock,
         FileKind::Gc,
+        FileKind::Verify,
     ] {
         assert!(
             be.list(kind).await.unwrap().is_empty(),

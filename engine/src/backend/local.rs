@@ -218,6 +218,10 @@ impl Backend for LocalBackend {
                 return Ok(out);
             }
             let base = root.join(kind.dir());
+            if kind == FileKind::Verify && !base.exists() {
+                // Repositories created before `verify/` existed have no such directory yet.
+                return Ok(out);
+            }
             let mut dirs = vec![base.clone()];
             if kind == FileKind::Pack {
                 dirs.clear();

@@ -50,11 +50,13 @@ pub enum FileKind {
     Lock,
     /// Garbage-collection records (`gc/`): deletions planned and executed by prune.
     Gc,
+    /// Records of `check --read-data-budget`: which pack was verified when (`verify/`).
+    Verify,
 }
 
 impl FileKind {
     /// Every kind, in layout order.
-    pub const ALL: [FileKind; 7] = [
+    pub const ALL: [FileKind; 8] = [
         FileKind::Config,
         FileKind::Key,
         FileKind::Pack,
@@ -62,6 +64,7 @@ impl FileKind {
         FileKind::Snapshot,
         FileKind::Lock,
         FileKind::Gc,
+        FileKind::Verify,
     ];
     /// The directory (or file name for config) of the kind.
     pub fn dir(self) -> &'static str {
@@ -73,6 +76,7 @@ impl FileKind {
             FileKind::Snapshot => "snapshots",
             FileKind::Lock => "locks",
             FileKind::Gc => "gc",
+            FileKind::Verify => "verify",
         }
     }
 }
@@ -87,6 +91,7 @@ impl fmt::Display for FileKind {
             FileKind::Snapshot => "snapshot",
             FileKind::Lock => "lock",
             FileKind::Gc => "gc record",
+            FileKind::Verify => "verification record",
         })
     }
 }

@@ -4,7 +4,7 @@
 //! # Layout
 //! Identical to the local backend below an optional key prefix: `config`, `keys/NAME`,
 //! `data/XX/NAME` (XX = first two characters of NAME), `index/NAME`, `snapshots/NAME`,
-//! `locks/NAME`. A directory repository can be copied to a bucket object by object.
+//! `locks/NAME`, `verify/NAME`. A directory repository can be copied to a bucket object by object.
 //!
 //! # How the contract is met
 //! * **Create-only.** Every write is a `PUT` with `If-None-Match: *` (`PutMode::Create`); the
@@ -810,6 +810,10 @@ mod tests {
         assert_eq!(
             be.path(FileKind::Lock, "x1").unwrap().as_ref(),
             "p/locks/x1"
+        );
+        assert_eq!(
+            be.path(FileKind::Verify, "ab12").unwrap().as_ref(),
+            "p/verify/ab12"
         );
         assert_eq!(
             be.path(FileKind::Key, "../x").unwrap_err().kind(),

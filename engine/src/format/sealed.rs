@@ -21,6 +21,8 @@ pub const SNAPSHOT_MAGIC: &[u8; 8] = b"HVELVSNP";
 pub const LOCK_MAGIC: &[u8; 8] = b"HVELVLCK";
 /// Magic of garbage-collection records (`gc/`).
 pub const GC_MAGIC: &[u8; 8] = b"HVELVGCR";
+/// Magic of verification records (`verify/`, written by `check --read-data`).
+pub const VERIFY_MAGIC: &[u8; 8] = b"HVELVVFY";
 /// Version of the sealed-file envelope.
 pub const SEALED_VERSION: u16 = 1;
 

@@ -335,6 +335,7 @@ async fn backup_with_marker(
         protected: false,
         replaces: None,
         original: None,
+        repaired: None,
     };
     let known = repo.gc_state().known();
     gc::ensure_not_overtaken(repo, &known).await?;

@@ -194,8 +194,12 @@ pub async fn diff(
                 }
                 visit(&e);
             }
-            let ls = left.filter(|n| n.kind() == NodeKind::Dir).and_then(|n| n.subtree);
-            let rs = right.filter(|n| n.kind() == NodeKind::Dir).and_then(|n| n.subtree);
+            let ls = left
+                .filter(|n| n.kind() == NodeKind::Dir)
+                .and_then(|n| n.subtree);
+            let rs = right
+                .filter(|n| n.kind() == NodeKind::Dir)
+                .and_then(|n| n.subtree);
             if ls.is_some() || rs.is_some() {
                 subdirs.push((path, ls, rs));
             }

@@ -2,6 +2,8 @@
 //! runs its CPU work on threads, except [`forget`], the pure retention planner.
 
 pub mod backup;
+pub mod check;
+mod check_report;
 pub mod copy;
 pub mod diff;
 pub mod exclude;
@@ -9,4 +11,6 @@ pub(crate) mod fetch;
 pub mod forget;
 pub mod ls;
 pub mod prune;
+pub mod repair;
 pub mod restore;
+pub mod verify;

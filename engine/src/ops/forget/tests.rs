@@ -572,6 +572,7 @@ fn explicit_removal_refuses_protected() {
             protected,
             replaces: None,
             original: None,
+            repaired: None,
         },
     };
     check_explicit(&[entry(1, false), entry(2, false)]).unwrap();
