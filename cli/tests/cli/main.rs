@@ -7,6 +7,7 @@ mod copy;
 mod crash;
 mod damage;
 mod dedup;
+mod diff;
 mod forget;
 mod keys;
 mod prune;

@@ -87,6 +87,7 @@ fn dry_run_changes_nothing_and_prune_frees_space() {
         )],
         "after",
     );
+    env.run(&["check", "--read-data"]);
     // Nothing left to do: a second prune deletes nothing.
     let out = env.run(&["prune", "--json"]);
     let again: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -195,6 +196,8 @@ fn killed_prunes_never_damage_live_snapshots() {
         gc.iter().all(|n| n.ends_with("-x")),
         "pending deletions left: {gc:?}"
     );
+    // The repository is consistent: check reads every pack and finds nothing wrong.
+    env.run(&["check", "--read-data"]);
     // And a backup still works and dedups against what survived.
     let last = env.backup(&[&src], &["--force"]);
     assert_eq!(last["summary"]["bytes_added"], 0, "{last}");
