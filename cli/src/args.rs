@@ -33,6 +33,10 @@ pub struct Global {
     /// Less output: no progress.
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// Configuration file (default /etc/hvelv/hvelv.toml when it exists); its settings are
+    /// defaults below flags and environment variables.
+    #[arg(long, env = "HVELV_CONFIG", global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// More log output (repeat for more).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
@@ -62,6 +66,9 @@ pub enum Command {
     Protect(ProtectArgs),
     /// Lift the protection of snapshots.
     Unprotect(ProtectArgs),
+    /// Check the configuration file.
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// Manage the repository's passwords.
     #[command(subcommand)]
     Key(KeyCommand),
@@ -357,6 +364,15 @@ pub enum RepairCommand {
         /// Read every pack to find damaged blobs as well (not only missing ones).
         #[arg(long)]
         read_data: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Parse the file (unknown keys are errors naming the line) and check the paths it names.
+    Check {
+        /// The file (default: --config, HVELV_CONFIG, /etc/hvelv/hvelv.toml).
+        file: Option<PathBuf>,
     },
 }
 

@@ -5,6 +5,7 @@
 
 mod args;
 mod commands;
+mod config;
 mod exit;
 mod password;
 mod progress;
@@ -12,7 +13,23 @@ mod progress;
 use clap::Parser;
 
 fn main() {
-    let cli = args::Cli::parse();
+    // The config file supplies defaults through the environment variables of the options, so it
+    // must be read before the arguments are parsed.
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let config_error = match config::locate(&argv).map(|(p, _)| config::load(&p)) {
+        Some(Ok(c)) => {
+            c.apply_as_env_defaults();
+            None
+        }
+        Some(Err(e)) => Some(e),
+        None => None,
+    };
+    let cli = args::Cli::parse_from(&argv);
+    if let Some(e) = config_error {
+        if !matches!(cli.command, args::Command::Config(_)) {
+            std::process::exit(exit::report(&e));
+        }
+    }
     let filter = match cli.global.verbose {
         0 => "warn",
         1 => "info",

@@ -37,6 +37,9 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::Protect(a) => protect::run(&g, a, true).await,
         Command::Unprotect(a) => protect::run(&g, a, false).await,
         Command::Key(k) => key::run(&g, k).await,
+        Command::Config(crate::args::ConfigCommand::Check { file }) => {
+            crate::config::check(file.as_deref())
+        }
         Command::Check(a) => check::run(&g, a).await,
         Command::Repair(r) => repair::run(&g, r).await,
         Command::Noark5(a) => tokio::task::spawn_blocking(move || noark5::run(a)).await?,

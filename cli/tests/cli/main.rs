@@ -3,6 +3,7 @@
 mod util;
 
 mod check;
+mod config;
 mod copy;
 mod crash;
 mod damage;
