@@ -1,22 +1,10 @@
 //! Crash safety: kill a backup at random points, then every earlier snapshot still restores
 //! byte-exact and a new backup completes (reusing what the killed runs stored).
 
-use std::collections::BTreeMap;
 use std::fs;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::util::{self, Env};
-
-/// Content hash of every entry, by relative path.
-type Hashes = BTreeMap<Vec<u8>, Option<[u8; 32]>>;
-
-fn content_hashes(root: &Path) -> Hashes {
-    util::tree_meta(root, false)
-        .into_iter()
-        .map(|(k, m)| (k, m.content))
-        .collect()
-}
+use crate::util::{self, content_hashes, Env, Hashes};
 
 #[test]
 fn killed_backups_never_damage_earlier_snapshots() {
@@ -63,26 +51,11 @@ fn killed_backups_never_damage_earlier_snapshots() {
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
         let delay = Duration::from_millis(5 + (rng >> 33) % (budget_ms * 9 / 10));
-        let mut child = env
-            .cmd()
-            .args(["backup", "--json"])
-            .arg(&src)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let start = Instant::now();
-        while start.elapsed() < delay {
-            if child.try_wait().unwrap().is_some() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        if child.try_wait().unwrap().is_none() {
+        let mut cmd = env.cmd();
+        cmd.args(["backup", "--json"]).arg(&src);
+        if util::kill_after(cmd, delay) {
             kills_mid_run += 1;
-            let _ = child.kill(); // SIGKILL
         }
-        let _ = child.wait();
 
         if attempts % 3 == 0 {
             let done = env.backup(&[&src], &[]);

@@ -1,21 +1,11 @@
 //! Prune end to end: dry run changes nothing; SIGKILL at random points never damages a live
 //! snapshot and never blocks the next prune.
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::util::{self, Env};
-
-type Hashes = BTreeMap<Vec<u8>, Option<[u8; 32]>>;
-
-fn content_hashes(root: &Path) -> Hashes {
-    util::tree_meta(root, false)
-        .into_iter()
-        .map(|(k, m)| (k, m.content))
-        .collect()
-}
+use crate::util::{self, content_hashes, Env, Hashes};
 
 fn small_repo(env: &Env) {
     env.init(&[
@@ -155,25 +145,11 @@ fn killed_prunes_never_damage_live_snapshots() {
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
         let delay = Duration::from_millis(2 + (rng >> 33) % budget_ms);
-        let mut child = env
-            .cmd()
-            .args(["prune", "--repack-unused", "1%"])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let start = Instant::now();
-        while start.elapsed() < delay {
-            if child.try_wait().unwrap().is_some() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        if child.try_wait().unwrap().is_none() {
+        let mut cmd = env.cmd();
+        cmd.args(["prune", "--repack-unused", "1%"]);
+        if util::kill_after(cmd, delay) {
             kills_mid_run += 1;
-            let _ = child.kill(); // SIGKILL
         }
-        let _ = child.wait();
         assert_restores(&env, &src, &live, &format!("kill{attempts}"));
     }
     assert!(

@@ -318,3 +318,37 @@ pub fn repo_files(repo: &Path, sub: &str) -> Vec<PathBuf> {
     }
     all_files(&d)
 }
+
+/// Content hash of every entry below `root`, by relative path (`None` for non-files).
+pub type Hashes = BTreeMap<Vec<u8>, Option<[u8; 32]>>;
+
+/// See [`Hashes`].
+pub fn content_hashes(root: &Path) -> Hashes {
+    tree_meta(root, false)
+        .into_iter()
+        .map(|(k, m)| (k, m.content))
+        .collect()
+}
+
+/// Start `cmd` (output discarded) and SIGKILL it after `delay` unless it ended before.
+/// Returns true if it was killed while still running.
+pub fn kill_after(mut cmd: Command, delay: std::time::Duration) -> bool {
+    let mut child = cmd
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start hvelv");
+    let start = std::time::Instant::now();
+    while start.elapsed() < delay {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    let killed = child.try_wait().unwrap().is_none();
+    if killed {
+        let _ = child.kill(); // SIGKILL
+    }
+    let _ = child.wait();
+    killed
+}
