@@ -505,8 +505,16 @@ pub async fn complete(repo: &Repository, generation: &str) -> Result<()> {
     Ok(())
 }
 
-/// Remove `-x` records older than any job could run, and stale markers.
+/// Remove `-x` records older than any job could run, stale markers, and temporary files of
+/// writes interrupted more than a day ago.
 pub async fn tidy(repo: &Repository, state: &GcState) -> Result<()> {
+    if let Err(e) = repo
+        .backend()
+        .remove_stale_temporaries(Duration::from_secs(86_400))
+        .await
+    {
+        tracing::warn!("removing leftovers of interrupted writes: {e}");
+    }
     let now = now();
     for (g, t) in &state.executed {
         let pending = state.pending.iter().any(|p| &p.name == g);

@@ -257,6 +257,47 @@ impl Backend for LocalBackend {
         .await
     }
 
+    async fn remove_stale_temporaries(&self, older_than: std::time::Duration) -> Result<usize> {
+        let root = self.root.clone();
+        Self::blocking(move || {
+            let mut dirs = Vec::new();
+            for kind in FileKind::ALL {
+                if kind == FileKind::Config {
+                    continue;
+                }
+                let d = root.join(kind.dir());
+                if kind == FileKind::Pack {
+                    if let Ok(rd) = fs::read_dir(&d) {
+                        dirs.extend(rd.flatten().map(|e| e.path()).filter(|p| p.is_dir()));
+                    }
+                }
+                dirs.push(d);
+            }
+            dirs.push(root.clone());
+            let now = std::time::SystemTime::now();
+            let mut removed = 0;
+            for d in dirs {
+                let Ok(rd) = fs::read_dir(&d) else { continue };
+                for e in rd.flatten() {
+                    if !e.file_name().to_string_lossy().starts_with(".tmp-") {
+                        continue;
+                    }
+                    let old = e
+                        .metadata()
+                        .and_then(|m| m.modified())
+                        .ok()
+                        .and_then(|m| now.duration_since(m).ok())
+                        .is_some_and(|age| age > older_than);
+                    if old && fs::remove_file(e.path()).is_ok() {
+                        removed += 1;
+                    }
+                }
+            }
+            Ok(removed)
+        })
+        .await
+    }
+
     async fn remove(&self, kind: FileKind, name: &str) -> Result<()> {
         let path = self.path(kind, name)?;
         Self::blocking(move || {
@@ -271,6 +312,35 @@ impl Backend for LocalBackend {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn stale_temporaries_are_removed_and_fresh_ones_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let be = LocalBackend::new(dir.path().join("r"));
+        be.create_layout().await.unwrap();
+        be.create(FileKind::Pack, &"ab".repeat(32), Bytes::from_static(b"x"))
+            .await
+            .unwrap();
+        let old = dir.path().join("r/data/ab/.tmp-0011223344556677");
+        let fresh = dir.path().join("r/index/.tmp-8899aabbccddeeff");
+        for p in [&old, &fresh] {
+            std::fs::write(p, b"partial").unwrap();
+        }
+        let day_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(90_000);
+        std::fs::File::options()
+            .write(true)
+            .open(&old)
+            .unwrap()
+            .set_modified(day_ago)
+            .unwrap();
+        let n = be
+            .remove_stale_temporaries(std::time::Duration::from_secs(86_400))
+            .await
+            .unwrap();
+        assert_eq!(n, 1);
+        assert!(!old.exists() && fresh.exists());
+        assert_eq!(be.list(FileKind::Pack).await.unwrap().len(), 1);
+    }
 
     #[tokio::test]
     async fn conformance() {

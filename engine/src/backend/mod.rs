@@ -142,6 +142,13 @@ pub trait Backend: Send + Sync + fmt::Debug {
     async fn list(&self, kind: FileKind) -> Result<Vec<(String, u64)>>;
     /// Remove a file; `NotFound` if absent.
     async fn remove(&self, kind: FileKind, name: &str) -> Result<()>;
+    /// Remove leftovers of writes that were interrupted more than `older_than` ago (temporary
+    /// files of a killed process); returns how many. Never touches a listed file. Backends
+    /// without such leftovers keep the default.
+    async fn remove_stale_temporaries(&self, older_than: std::time::Duration) -> Result<usize> {
+        let _ = older_than;
+        Ok(0)
+    }
 }
 
 /// Shared handle to a backend.
