@@ -1,6 +1,7 @@
 //! Cross-crate scenarios through the engine's library API, with fault-injecting backends.
 
 mod check;
+mod faults;
 mod prune;
 
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -15,6 +15,7 @@
 //! The trait is async: backends do I/O. The pure core never calls it; operations run CPU work
 //! on threads and talk to the backend from async tasks.
 
+mod fault;
 mod local;
 mod memory;
 mod s3;
@@ -29,6 +30,7 @@ use bytes::Bytes;
 
 use crate::error::{ErrorKind, Result};
 
+pub use fault::FaultBackend;
 pub use local::LocalBackend;
 pub use memory::MemoryBackend;
 pub use s3::{open_backend, S3Backend, S3Location, S3Options};
