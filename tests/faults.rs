@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use hvelv_engine::backend::{Backend, DynBackend, FaultBackend, FileKind, MemoryBackend};
+use hvelv_engine::backend::{DynBackend, FaultBackend, FileKind, MemoryBackend};
 use hvelv_engine::chunker::ChunkerParams;
 use hvelv_engine::ops::backup::{backup, BackupOptions};
 use hvelv_engine::ops::check::{check, CheckOptions};
