@@ -9,6 +9,7 @@ mod damage;
 mod dedup;
 mod forget;
 mod keys;
+mod noark5_package;
 mod prune;
 mod roundtrip;
 mod s3;
