@@ -335,3 +335,34 @@ fn a_tar_that_is_not_a_package_is_reported() {
         c.problems
     );
 }
+
+#[test]
+fn failures_leave_no_file_behind_and_never_overwrite() {
+    let Some(shared) = shared() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let src = extract(&shared, tmp.path());
+    let r = report(&src);
+    let out = tmp.path().join("out");
+    let mut o = options(&shared, false);
+    let schemas = tmp.path().join("dias");
+    std::fs::create_dir(&schemas).unwrap();
+    std::fs::copy(
+        shared.join("package-schemas/DIAS_METS.xsd"),
+        schemas.join("DIAS_METS.xsd"),
+    )
+    .unwrap();
+    o.dias_schemas = schemas;
+    let e = create(&src, &out, &meta(), &r, &o).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Schemas);
+    assert!(e.to_string().contains("lacks DIAS_PREMIS.xsd"), "{e}");
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0);
+
+    let o = options(&shared, false);
+    create(&src, &out, &meta(), &r, &o).unwrap();
+    let before = std::fs::read(out.join(format!("{UUID}.tar"))).unwrap();
+    let e = create(&src, &out, &meta(), &r, &o).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Output);
+    assert!(e.to_string().contains("never overwritten"), "{e}");
+    assert_eq!(std::fs::read(out.join(format!("{UUID}.tar"))).unwrap(), before);
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 2);
+}
