@@ -19,6 +19,8 @@ pub struct PackageCheck {
     pub files: usize,
     /// Files whose size and SHA-256 matched dias-mets.xml.
     pub verified: usize,
+    /// Whether the package description `{uuid}.xml` beside the tar was found and compared.
+    pub description_checked: bool,
     /// Everything wrong, each naming the file.
     pub problems: Vec<String>,
 }
@@ -44,7 +46,7 @@ struct Listed {
 /// Check the package tar at `path`.
 pub fn check_package(path: &Path) -> Result<PackageCheck> {
     let f = File::open(path).map_err(|e| Error::io("opening", path, e))?;
-    let mut archive = tar::Archive::new(BufReader::new(f));
+    let mut archive = tar::Archive::new(HashingReader::new(BufReader::new(f)));
     let bad = |e: std::io::Error| Error::Output {
         path: path.to_path_buf(),
         message: format!("not a readable tar package: {e}"),
@@ -79,6 +81,11 @@ pub fn check_package(path: &Path) -> Result<PackageCheck> {
         }
         seen.insert(rel.to_string(), (r.size, r.digest()));
     }
+    // Hash the rest (end-of-archive blocks) so the digest covers the whole tar file.
+    let mut whole = archive.into_inner();
+    std::io::copy(&mut whole, &mut std::io::sink()).map_err(bad)?;
+    let tar_size = whole.size;
+    let tar_sha = whole.digest();
     let mut out = PackageCheck {
         files: seen.len(),
         ..Default::default()
@@ -120,6 +127,17 @@ pub fn check_package(path: &Path) -> Result<PackageCheck> {
             out.problems
                 .push(format!("{xml}: present without its schema {xsd}"));
         }
+    }
+    let desc = path.with_file_name(format!("{}.xml", out.uuid));
+    if desc.is_file() {
+        out.description_checked = true;
+        check_description(
+            &desc,
+            path,
+            (tar_size, &tar_sha),
+            seen.get("dias-mets.xml"),
+            &mut out,
+        )?;
     }
     let Some(mets) = mets else {
         return Ok(out);
@@ -165,6 +183,56 @@ pub fn check_package(path: &Path) -> Result<PackageCheck> {
         }
     }
     Ok(out)
+}
+
+/// Compare the package description's entries for the tar and dias-mets.xml with the real ones.
+fn check_description(
+    desc: &Path,
+    tar: &Path,
+    (tar_size, tar_sha): (u64, &str),
+    mets: Option<&(u64, String)>,
+    out: &mut PackageCheck,
+) -> Result<()> {
+    let bytes = std::fs::read(desc).map_err(|e| Error::io("reading", desc, e))?;
+    let d = desc
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned();
+    let listed = match read_mets(&bytes) {
+        Ok(l) => l,
+        Err(m) => {
+            out.problems.push(format!("{d}: {m}"));
+            return Ok(());
+        }
+    };
+    let tar_name = format!("{}.tar", out.uuid);
+    if tar.file_name().and_then(|n| n.to_str()) != Some(tar_name.as_str()) {
+        out.problems.push(format!(
+            "{}: the tar is not named {tar_name} after its top folder",
+            tar.display()
+        ));
+    }
+    for (name, real) in [
+        (tar_name.as_str(), Some((tar_size, tar_sha))),
+        ("dias-mets.xml", mets.map(|(s, h)| (*s, h.as_str()))),
+    ] {
+        let (Some(l), Some((size, sha))) = (listed.get(name), real) else {
+            out.problems
+                .push(format!("{d}: does not list {name}, or {name} is missing"));
+            continue;
+        };
+        if l.size != Some(size)
+            || l.sha256.as_deref().map(str::to_ascii_lowercase).as_deref() != Some(sha)
+        {
+            out.problems.push(format!(
+                "{d}: {name} has size {size} and SHA-256 {sha}, the description lists {} and {}",
+                l.size.map_or("(none)".to_string(), |s| s.to_string()),
+                l.sha256.as_deref().unwrap_or("(none)")
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The files dias-mets.xml lists (`file` with `FLocat`, and `mdRef`), by path inside the package.

@@ -200,6 +200,7 @@ fn package_has_the_dias_layout_valid_metadata_and_true_checksums() {
 
     let c = check_package(&s.tar).unwrap();
     assert_eq!(c.uuid, UUID);
+    assert!(c.description_checked);
     assert!(c.problems.is_empty(), "{:?}", c.problems);
     assert_eq!(c.verified, s.files);
 }
@@ -301,9 +302,11 @@ fn check_finds_a_flipped_byte_and_names_the_file() {
     bytes[at + needle.len() / 2] ^= 0x01;
     std::fs::write(&s.tar, &bytes).unwrap();
     let c = check_package(&s.tar).unwrap();
-    assert_eq!(c.problems.len(), 1, "{:?}", c.problems);
+    assert_eq!(c.problems.len(), 2, "{:?}", c.problems);
+    let tar_line = format!("{UUID}.xml: {UUID}.tar has size");
+    assert!(c.problems[0].starts_with(&tar_line), "{:?}", c.problems);
     assert!(
-        c.problems[0].starts_with("content/endringslogg.xml: SHA-256"),
+        c.problems[1].starts_with("content/endringslogg.xml: SHA-256"),
         "{:?}",
         c.problems
     );
@@ -363,6 +366,9 @@ fn failures_leave_no_file_behind_and_never_overwrite() {
     let e = create(&src, &out, &meta(), &r, &o).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Output);
     assert!(e.to_string().contains("never overwritten"), "{e}");
-    assert_eq!(std::fs::read(out.join(format!("{UUID}.tar"))).unwrap(), before);
+    assert_eq!(
+        std::fs::read(out.join(format!("{UUID}.tar"))).unwrap(),
+        before
+    );
     assert_eq!(std::fs::read_dir(&out).unwrap().count(), 2);
 }
