@@ -29,6 +29,8 @@ pub enum ErrorKind {
     Tool,
     /// The output location is not usable (exists, not empty).
     Output,
+    /// The input was refused because it has validation errors (packaging without `--force`).
+    Rejected,
 }
 
 /// The crate's error.
@@ -103,6 +105,14 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// The input was refused: the validator found errors in it.
+    #[error("{path}: refused: {message}")]
+    Rejected {
+        /// The refused extract.
+        path: PathBuf,
+        /// Why, and how to proceed.
+        message: String,
+    },
 }
 
 /// Result alias used throughout the crate.
@@ -120,6 +130,7 @@ impl Error {
             Error::Order(_) => ErrorKind::Order,
             Error::Tool(_) => ErrorKind::Tool,
             Error::Output { .. } => ErrorKind::Output,
+            Error::Rejected { .. } => ErrorKind::Rejected,
         }
     }
 

@@ -11,6 +11,7 @@
 //!          ├─ loependeJournal.xml / offentligJournal.xml / endringslogg.xml
 //!          ├─ the official XSDs   copied from the user's schema folder
 //!          └─ arkivuttrekk.xml    written last, from the final bytes of every file
+//! package::create(extract) ─> {uuid}.tar (DIAS SIP, streamed) + {uuid}.xml; package::check_package(tar)
 //! validate::validate(dir) ─> Report (rule ids N5.01–N5.64 as Arkade 5 numbers them, plus HV.* rules)
 //! ```
 //!
@@ -30,6 +31,7 @@ pub mod extract;
 pub mod format;
 pub mod id;
 pub mod model;
+pub mod package;
 pub mod schemas;
 pub mod source;
 pub mod time;

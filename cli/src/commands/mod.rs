@@ -9,6 +9,7 @@ mod init;
 mod key;
 mod ls;
 pub mod noark5;
+pub mod noark5_package;
 mod protect;
 mod prune;
 mod repair;

@@ -37,12 +37,16 @@ pub enum Noark5Command {
     Extract(ExtractArgs),
     /// Identify the format of document files from their content (PDF/A from XMP, TIFF, …).
     Identify(IdentifyArgs),
+    /// Pack a validated extract as a DIAS SIP deposit package ({uuid}.tar + {uuid}.xml), as
+    /// Arkade 5 does.
+    Package(super::noark5_package::PackageArgs),
 }
 
 /// `hvelv noark5 validate`.
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
-    /// The extract folder (holding arkivuttrekk.xml).
+    /// The extract folder (holding arkivuttrekk.xml), or a package tar made by
+    /// `noark5 package` (its DIAS structure and dias-mets.xml checksums are checked).
     pub dir: PathBuf,
     /// Print the report as JSON on stdout.
     #[arg(long)]
@@ -133,10 +137,11 @@ pub fn run(args: Noark5Args) -> Result<i32> {
         Noark5Command::Validate(a) => run_validate(a),
         Noark5Command::Extract(a) => run_extract(a),
         Noark5Command::Identify(a) => run_identify(a),
+        Noark5Command::Package(a) => super::noark5_package::run_package(a),
     }
 }
 
-fn options(
+pub(crate) fn options(
     schemas: Option<PathBuf>,
     v31: Option<PathBuf>,
     v40: Option<PathBuf>,
@@ -177,6 +182,18 @@ fn exit_for(r: &Report) -> i32 {
 }
 
 fn run_validate(a: ValidateArgs) -> Result<i32> {
+    if a.dir.is_file() {
+        let schema_flag = from_flag(a.schemas.as_ref(), ENV_VAR)
+            || from_flag(a.schemas_v31.as_ref(), ENV_SCHEMAS_V31)
+            || from_flag(a.schemas_v40.as_ref(), ENV_SCHEMAS_V40);
+        if a.skip_xsd || schema_flag {
+            anyhow::bail!(
+                "{} is a file (a package tar): --skip-xsd and --schemas* only apply to an extract folder",
+                a.dir.display()
+            );
+        }
+        return super::noark5_package::run_check(&a.dir, a.json);
+    }
     let r = validate(
         &a.dir,
         &options(a.schemas, a.schemas_v31, a.schemas_v40, a.skip_xsd),

@@ -11,6 +11,7 @@ mod dedup;
 mod diff;
 mod forget;
 mod keys;
+mod noark5_package;
 mod prune;
 mod roundtrip;
 mod s3;

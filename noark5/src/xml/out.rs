@@ -63,6 +63,16 @@ impl<W: Write> XmlOut<W> {
         self.w.write_event(Event::Start(s)).map_err(io)
     }
 
+    /// A self-closing element carrying only attributes. Noark 5 files never use this (no empty
+    /// elements there); METS needs it for `FLocat`, `fptr` and `mdRef`.
+    pub(crate) fn leaf_attrs(&mut self, name: &str, attrs: &[(&str, &str)]) -> Result<()> {
+        let mut s = BytesStart::new(name);
+        for (k, v) in attrs {
+            s.push_attribute((*k, *v));
+        }
+        self.w.write_event(Event::Empty(s)).map_err(io)
+    }
+
     pub(crate) fn end(&mut self, name: &str) -> Result<()> {
         self.w
             .write_event(Event::End(BytesEnd::new(name)))
@@ -79,6 +89,23 @@ impl<W: Write> XmlOut<W> {
             ));
         }
         self.start(name)?;
+        self.w
+            .write_event(Event::Text(BytesText::new(value)))
+            .map_err(io)?;
+        self.end(name)
+    }
+
+    /// `<name attrs…>value</name>`; an empty value is an error, as in [`Self::text`].
+    pub(crate) fn text_attrs(
+        &mut self,
+        name: &str,
+        attrs: &[(&str, &str)],
+        value: &str,
+    ) -> Result<()> {
+        if value.trim().is_empty() {
+            return Err(Error::invalid(self.record.clone(), name, "empty value"));
+        }
+        self.start_attrs(name, attrs)?;
         self.w
             .write_event(Event::Text(BytesText::new(value)))
             .map_err(io)?;

@@ -6,4 +6,5 @@ mod build;
 mod existing;
 mod helse;
 mod jsonl;
+mod package;
 mod util;
