@@ -21,7 +21,8 @@ use hvelv_engine::BlobId;
 mod synthetic_index;
 use synthetic_index::SyntheticPacks;
 
-const ENTRIES: usize = 1_000_000;
+/// 2^20, so that it splits evenly into 16 files of 16-blob packs.
+const ENTRIES: usize = 1 << 20;
 /// 1 MiB chunks in 16 MiB packs.
 const PER_PACK: usize = 16;
 const PROBES: usize = 4096;
