@@ -454,6 +454,24 @@ impl IndexedRepository {
         &self.gc
     }
 
+    /// Store a snapshot written by a job that holds a marker (backup, copy): refuse it if a
+    /// prune started deleting a generation this job never saw, checked before and after the
+    /// write (a prune that considered the job dead may start in between; then the snapshot is
+    /// removed again). See [`crate::gc`].
+    pub async fn commit_snapshot(&self, snap: &Snapshot) -> Result<FileId> {
+        let known = self.gc.known();
+        crate::gc::ensure_not_overtaken(&self.repo, &known).await?;
+        let id = self.save_snapshot(snap).await?;
+        if let Err(e) = crate::gc::ensure_not_overtaken(&self.repo, &known).await {
+            let _ = self
+                .backend()
+                .remove(FileKind::Snapshot, &id.to_hex())
+                .await;
+            return Err(e);
+        }
+        Ok(id)
+    }
+
     /// Read the prune records again and stop deduplicating against packs newly scheduled for
     /// deletion. A backup calls this after creating its job marker (see [`crate::gc`]).
     pub async fn refresh_gc(&mut self) -> Result<()> {

@@ -31,7 +31,7 @@ use crate::chunker::{ChunkReader, Chunker};
 use crate::crypto::KeySet;
 use crate::error::{Error, ErrorKind, Result};
 use crate::fsmeta::{self, Names};
-use crate::gc::{self, JobKind, Lease};
+use crate::gc::{JobKind, Lease};
 use crate::id::{BlobId, FileId};
 use crate::index::{Index, IndexFile};
 use crate::pack::{FinishedPack, PackBuilder};
@@ -337,18 +337,7 @@ async fn backup_with_marker(
         original: None,
         repaired: None,
     };
-    let known = repo.gc_state().known();
-    gc::ensure_not_overtaken(repo, &known).await?;
-    let id = repo.save_snapshot(&snapshot).await?;
-    // A prune that considered this backup dead may have started deleting between the check
-    // above and the snapshot write; then the snapshot must not stay.
-    if let Err(e) = gc::ensure_not_overtaken(repo, &known).await {
-        let _ = repo
-            .backend()
-            .remove(FileKind::Snapshot, &id.to_hex())
-            .await;
-        return Err(e);
-    }
+    let id = repo.commit_snapshot(&snapshot).await?;
     Ok(BackupOutcome {
         snapshot: SnapshotEntry { id, snapshot },
         warnings,

@@ -19,7 +19,7 @@ use tokio::sync::mpsc;
 use super::backup::{collect, join_sealers, spawn_sealers, Job};
 use crate::blob::BlobType;
 use crate::error::{Error, ErrorKind, Result};
-use crate::gc::{self, JobKind, Lease};
+use crate::gc::{JobKind, Lease};
 use crate::id::BlobId;
 use crate::progress::Progress;
 use crate::repo::IndexedRepository;
@@ -163,16 +163,7 @@ async fn copy_with_marker(
             original: Some(origin(&s)),
             ..s.snapshot.clone()
         };
-        let known = dst.gc_state().known();
-        gc::ensure_not_overtaken(dst, &known).await?;
-        let id = dst.save_snapshot(&snapshot).await?;
-        if let Err(e) = gc::ensure_not_overtaken(dst, &known).await {
-            let _ = dst
-                .backend()
-                .remove(crate::backend::FileKind::Snapshot, &id.to_hex())
-                .await;
-            return Err(e);
-        }
+        let id = dst.commit_snapshot(&snapshot).await?;
         out.copied.push(Copied {
             source: s.id.to_hex(),
             target: id.to_hex(),
