@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use super::bytes;
 use hvelv_engine::backend::{DynBackend, FaultBackend, FileKind, MemoryBackend};
 use hvelv_engine::chunker::ChunkerParams;
 use hvelv_engine::ops::backup::{backup, BackupOptions};
@@ -15,13 +16,6 @@ use hvelv_engine::ops::restore::{restore, RestoreOptions};
 use hvelv_engine::ops::verify::ReadData;
 use hvelv_engine::progress::NoProgress;
 use hvelv_engine::{InitOptions, Repository, Result};
-use rand::{Rng, SeedableRng};
-
-fn bytes(seed: u64, len: usize) -> Vec<u8> {
-    let mut v = vec![0u8; len];
-    rand::rngs::SmallRng::seed_from_u64(seed).fill(&mut v[..]);
-    v
-}
 
 fn round_files(r: u64) -> BTreeMap<String, Vec<u8>> {
     let mut f = BTreeMap::new();

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::bytes;
 use async_trait::async_trait;
 use bytes::Bytes;
 use hvelv_engine::backend::{Backend, FileKind, MemoryBackend};
@@ -18,7 +19,6 @@ use hvelv_engine::ops::prune::{prune, PruneOptions, PruneOutcome};
 use hvelv_engine::ops::restore::{restore, RestoreOptions};
 use hvelv_engine::progress::NoProgress;
 use hvelv_engine::{InitOptions, Repository, Result};
-use rand::{Rng, SeedableRng};
 
 /// Delays each request by 0–3 ms (seeded), shuffling the interleaving of concurrent jobs. While
 /// `gate` is closed, snapshot writes wait for it: backups are held just before they commit.
@@ -80,12 +80,6 @@ impl Backend for Jitter {
         self.pause().await;
         self.inner.remove(kind, name).await
     }
-}
-
-fn bytes(seed: u64, len: usize) -> Vec<u8> {
-    let mut v = vec![0u8; len];
-    rand::rngs::SmallRng::seed_from_u64(seed).fill(&mut v[..]);
-    v
 }
 
 /// Write a host's source for round `r`; returns the expected content by file name.

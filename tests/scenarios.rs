@@ -61,6 +61,14 @@ impl Backend for FailIndex {
     }
 }
 
+/// `len` bytes of seeded random data (the same for the same seed).
+fn bytes(seed: u64, len: usize) -> Vec<u8> {
+    use rand::{Rng, SeedableRng};
+    let mut v = vec![0u8; len];
+    rand::rngs::SmallRng::seed_from_u64(seed).fill(&mut v[..]);
+    v
+}
+
 fn fast_init() -> InitOptions {
     InitOptions {
         kdf: KdfParams {

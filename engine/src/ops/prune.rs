@@ -28,7 +28,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::gc::{self, GcState, Job, JobKind, Lease};
 use crate::id::{BlobId, FileId};
 use crate::index::{IdMap, IndexFile};
-use crate::pack::{self, FinishedPack, PackBuilder, PackEntry, TRAILER_LEN};
+use crate::pack::{self, FinishedPack, PackBuilder, PackEntry};
 use crate::progress::Progress;
 use crate::repo::{IndexedRepository, Repository};
 use crate::snapshot::SnapshotEntry;
@@ -463,7 +463,7 @@ async fn repack_packs(
                 pack_id.short()
             )));
         }
-        let entries = parse_whole_pack(repo, &bytes)
+        let entries = pack::read_header(repo.sealer(), &bytes)
             .map_err(|e| e.context(format!("pack {}", pack_id.short())))?;
         let keys = repo.keys().clone();
         let sealer = repo.sealer().clone();
@@ -520,16 +520,6 @@ async fn repack_packs(
         repo.save_index(&written).await?;
     }
     Ok(written.packs.len())
-}
-
-fn parse_whole_pack(repo: &IndexedRepository, bytes: &[u8]) -> Result<Vec<PackEntry>> {
-    let len = bytes.len() as u64;
-    if bytes.len() < TRAILER_LEN {
-        return Err(Error::corrupt("pack is truncated"));
-    }
-    let hl = pack::parse_trailer(&bytes[bytes.len() - TRAILER_LEN..], len)? as usize;
-    let hstart = bytes.len() - TRAILER_LEN - hl;
-    pack::parse_header(repo.sealer(), &bytes[hstart..hstart + hl], hstart as u64)
 }
 
 async fn upload(repo: &IndexedRepository, b: PackBuilder) -> Result<(FileId, Vec<PackEntry>)> {
