@@ -694,9 +694,13 @@ async fn a_lost_directory_tree_becomes_an_empty_directory() {
     // An index without that one tree blob (as if its entry had been lost).
     let mut file = hvelv_engine::index::IndexFile::default();
     for (name, size) in fx.packs().await {
-        let mut entries = repo.read_pack_header(&name, size).await.unwrap();
-        entries.retain(|e| e.id != lost_tree);
-        file.packs.push((FileId::from_hex(&name).unwrap(), entries));
+        let mut h = repo.read_pack_header(&name, size).await.unwrap();
+        h.entries.retain(|e| e.id != lost_tree);
+        file.packs.push(hvelv_engine::index::IndexedPack {
+            id: FileId::from_hex(&name).unwrap(),
+            session: h.session,
+            entries: h.entries,
+        });
     }
     let old = fx.be.list(FileKind::Index).await.unwrap();
     repo.save_index(&file).await.unwrap();

@@ -14,7 +14,7 @@ use std::collections::HashSet;
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use hvelv_engine::index::{Index, IndexFile};
+use hvelv_engine::index::{Index, IndexFile, IndexedPack};
 use hvelv_engine::BlobId;
 
 #[path = "support/synthetic_index.rs"]
@@ -33,7 +33,16 @@ fn index_files(gen: &mut SyntheticPacks, n: usize, files: usize) -> Vec<IndexFil
     let packs_per_file = n / PER_PACK / files;
     (0..files)
         .map(|_| IndexFile {
-            packs: (0..packs_per_file).map(|_| gen.next_pack()).collect(),
+            packs: (0..packs_per_file)
+                .map(|_| {
+                    let (id, entries) = gen.next_pack();
+                    IndexedPack {
+                        id,
+                        session: [0; 32],
+                        entries,
+                    }
+                })
+                .collect(),
         })
         .collect()
 }
@@ -47,7 +56,7 @@ fn bench_index(c: &mut Criterion) {
     let step = ENTRIES / PROBES;
     let mut present: Vec<BlobId> = files
         .iter()
-        .flat_map(|f| f.packs.iter().flat_map(|p| p.1.iter().map(|e| e.id)))
+        .flat_map(|f| f.packs.iter().flat_map(|p| p.entries.iter().map(|e| e.id)))
         .step_by(step)
         .take(PROBES)
         .collect();

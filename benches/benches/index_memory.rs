@@ -91,7 +91,7 @@ fn measure(entries: usize, per_pack: usize) {
         let (pack, mut blobs) = gen.next_pack();
         blobs.truncate(left);
         left -= blobs.len();
-        index.add_pack(pack, &blobs);
+        index.add_pack(pack, [0; 32], &blobs);
     }
     let secs = start.elapsed().as_secs_f64();
     let held = LIVE.load(Ordering::Relaxed) - before;

@@ -9,23 +9,23 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use hvelv_engine::blob::BlobType;
-use hvelv_engine::crypto::{random_bytes, KeySet, Sealer};
+use hvelv_engine::crypto::{random_bytes, KeySet, Session};
 use hvelv_engine::pack::PackBuilder;
 use hvelv_engine::BlobId;
 
 const PACK: usize = 16 << 20;
 
-fn build(sealer: &Sealer, blobs: &[(BlobId, &[u8])]) -> usize {
+fn build(session: &Session, blobs: &[(BlobId, &[u8])]) -> usize {
     let mut p = PackBuilder::with_capacity(PACK + (64 << 10));
     for (id, b) in blobs {
         p.add(BlobType::Data, *id, b.len() as u32, b);
     }
-    p.finish(sealer).unwrap().bytes.len()
+    p.finish(session).unwrap().bytes.len()
 }
 
 fn bench_pack(c: &mut Criterion) {
     let keys = KeySet::generate().unwrap();
-    let sealer = keys.sealer();
+    let session = keys.session().unwrap();
     let mut data = vec![0u8; PACK];
     random_bytes(&mut data).unwrap();
     let mut group = c.benchmark_group("pack-build");
@@ -34,7 +34,7 @@ fn bench_pack(c: &mut Criterion) {
         let blobs: Vec<(BlobId, &[u8])> = data.chunks(blob).map(|b| (keys.blob_id(b), b)).collect();
         let name = format!("{} x {} KiB", blobs.len(), blob >> 10);
         group.bench_with_input(BenchmarkId::from_parameter(name), &blobs, |b, blobs| {
-            b.iter(|| build(&sealer, black_box(blobs)))
+            b.iter(|| build(&session, black_box(blobs)))
         });
     }
     group.finish();

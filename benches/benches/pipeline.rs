@@ -22,8 +22,9 @@ const LEVEL: i32 = DEFAULT_ZSTD_LEVEL;
 
 fn bench_pipeline(c: &mut Criterion) {
     let keys = KeySet::generate().unwrap();
-    let opener = keys.sealer();
-    let mut sealer = BlobSealer::new(&keys, LEVEL).unwrap();
+    let session = keys.session().unwrap();
+    let opener = session.sealer.clone();
+    let mut sealer = BlobSealer::new(&session.sealer, LEVEL).unwrap();
     let samples = Samples::generate(CHUNK, 1).unwrap();
     let mut group = c.benchmark_group("blob-pipeline");
     group.throughput(Throughput::Bytes(CHUNK as u64));

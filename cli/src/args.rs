@@ -169,6 +169,11 @@ pub struct BackupArgs {
     /// Parent snapshot for change detection (default: latest of this host and paths).
     #[arg(long, conflicts_with = "force")]
     pub parent: Option<String>,
+    /// Directory for the local files cache that put-only keys use to skip unchanged files
+    /// (they cannot read the parent snapshot). Default: $XDG_CACHE_HOME/hvelv, ~/.cache/hvelv,
+    /// or /var/cache/hvelv for root.
+    #[arg(long, env = "HVELV_CACHE_DIR", value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
     /// Read every file, ignoring the parent snapshot.
     #[arg(long)]
     pub force: bool,
@@ -385,8 +390,17 @@ pub enum KeyCommand {
         /// File holding the new password.
         #[arg(long)]
         new_password_file: Option<PathBuf>,
+        /// Make a put-only key for a backup client: it can run `backup` (with deduplication
+        /// against the whole repository) and nothing else; it cannot read, list or delete
+        /// anything, not even its own earlier backups. See docs/SECURITY.md.
+        #[arg(long)]
+        put_only: bool,
+        /// A name for the key shown by `key list` (e.g. the client's host name).
+        #[arg(long, default_value = "")]
+        name: String,
     },
-    /// Remove a key file (not the last one, not the one in use).
+    /// Remove a key file (not the last one, not the one in use). Removing a put-only key
+    /// revokes that client: its password opens nothing any more.
     Remove {
         /// Key id or prefix from `hvelv key list`.
         id: String,

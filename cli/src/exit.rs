@@ -18,6 +18,8 @@ pub const CONFLICT: i32 = 11;
 pub const WRONG_PASSWORD: i32 = 12;
 /// Repository data is damaged or was tampered with; `check` found errors.
 pub const CORRUPT: i32 = 13;
+/// The repository was opened with a put-only key, which can only add backups.
+pub const PUT_ONLY: i32 = 14;
 
 /// Print an error chain and choose the exit code from the engine error kind, if any.
 pub fn report(e: &anyhow::Error) -> i32 {
@@ -30,6 +32,7 @@ pub fn report(e: &anyhow::Error) -> i32 {
         Some(ErrorKind::WrongPassword) => WRONG_PASSWORD,
         Some(ErrorKind::Corrupt) => CORRUPT,
         Some(ErrorKind::Conflict) => CONFLICT,
+        Some(ErrorKind::PutOnly) => PUT_ONLY,
         _ => FATAL,
     }
 }

@@ -59,12 +59,13 @@ pub struct BlobSealer {
 }
 
 impl BlobSealer {
-    /// A sealer with zstd `level` (0 disables compression).
-    pub fn new(keys: &KeySet, level: i32) -> Result<Self> {
+    /// A blob sealer that encrypts with `sealer` (a session's key) and compresses with zstd
+    /// `level` (0 disables compression).
+    pub fn new(sealer: &Sealer, level: i32) -> Result<Self> {
         let compressor = zstd::bulk::Compressor::new(level.max(1))
             .map_err(|e| Error::invalid(format!("zstd level {level}: {e}")))?;
         Ok(BlobSealer {
-            sealer: keys.sealer(),
+            sealer: sealer.clone(),
             compressor,
             level,
         })
@@ -122,6 +123,28 @@ pub fn open_blob(
 ) -> Result<Vec<u8>> {
     let what = format!("{} blob {}", ty.as_str(), id.short());
     let framed = sealer.open(&aad(ty, id), sealed, &what)?;
+    decode_framed(keys, id, framed, &what)
+}
+
+/// Move a sealed blob from one session's key to another's without recompressing: it is
+/// opened and fully verified (tag, decompression, content id) before it is sealed again.
+pub fn reseal_blob(
+    keys: &KeySet,
+    from: &Sealer,
+    to: &Sealer,
+    ty: BlobType,
+    id: &BlobId,
+    sealed: &[u8],
+) -> Result<Vec<u8>> {
+    let what = format!("{} blob {}", ty.as_str(), id.short());
+    let a = aad(ty, id);
+    let framed = from.open(&a, sealed, &what)?;
+    let out = to.seal(&a, &framed)?;
+    decode_framed(keys, id, framed, &what)?;
+    Ok(out)
+}
+
+fn decode_framed(keys: &KeySet, id: &BlobId, framed: Vec<u8>, what: &str) -> Result<Vec<u8>> {
     let Some((&flag, payload)) = framed.split_first() else {
         return Err(Error::corrupt(format!("{what}: empty plaintext")));
     };
@@ -131,7 +154,7 @@ pub fn open_blob(
             f.remove(0);
             f
         }
-        FLAG_ZSTD => decompress(payload).map_err(|e| e.context(&what))?,
+        FLAG_ZSTD => decompress(payload).map_err(|e| e.context(what))?,
         x => {
             return Err(Error::corrupt(format!(
                 "{what}: unknown compression flag {x}"
@@ -178,7 +201,7 @@ mod tests {
     #[test]
     fn round_trip_compressible_and_random() {
         let keys = KeySet::generate().unwrap();
-        let mut s = BlobSealer::new(&keys, 3).unwrap();
+        let mut s = BlobSealer::new(&keys.sealer(), 3).unwrap();
         let text = b"hello world ".repeat(20_000);
         let mut random = vec![0u8; 200_000];
         crate::crypto::random_bytes(&mut random).unwrap();
@@ -199,7 +222,7 @@ mod tests {
     #[test]
     fn flipped_bits_are_detected() {
         let keys = KeySet::generate().unwrap();
-        let mut s = BlobSealer::new(&keys, 3).unwrap();
+        let mut s = BlobSealer::new(&keys.sealer(), 3).unwrap();
         let data = b"abc".repeat(100);
         let id = keys.blob_id(&data);
         let sealed = s.seal(BlobType::Data, &id, &data).unwrap();
@@ -209,6 +232,33 @@ mod tests {
             let e = open_blob(&keys, &keys.sealer(), BlobType::Data, &id, &t).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::Corrupt);
         }
+    }
+
+    #[test]
+    fn reseal_moves_a_blob_between_sessions_after_verifying_it() {
+        let keys = KeySet::generate().unwrap();
+        let (a, b) = (keys.session().unwrap(), keys.session().unwrap());
+        let data = b"moved by prune ".repeat(500);
+        let id = keys.blob_id(&data);
+        let sealed = BlobSealer::new(&a.sealer, 3)
+            .unwrap()
+            .seal(BlobType::Data, &id, &data)
+            .unwrap();
+        let moved = reseal_blob(&keys, &a.sealer, &b.sealer, BlobType::Data, &id, &sealed).unwrap();
+        assert_eq!(
+            open_blob(&keys, &b.sealer, BlobType::Data, &id, &moved).unwrap(),
+            data
+        );
+        assert!(open_blob(&keys, &a.sealer, BlobType::Data, &id, &moved).is_err());
+        // A blob whose content does not match its id is not moved.
+        let other = keys.blob_id(b"other");
+        let wrong = BlobSealer::new(&a.sealer, 3)
+            .unwrap()
+            .seal(BlobType::Data, &other, &data)
+            .unwrap();
+        let e =
+            reseal_blob(&keys, &a.sealer, &b.sealer, BlobType::Data, &other, &wrong).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Corrupt);
     }
 
     proptest::proptest! {

@@ -6,7 +6,7 @@ use crate::chunker::ChunkerParams;
 use crate::error::{Error, ErrorKind, Result};
 
 /// The repository format version this build writes and reads.
-pub const REPO_VERSION: u32 = 1;
+pub const REPO_VERSION: u32 = 2;
 
 /// Default pack target size: 16 MiB.
 pub const DEFAULT_PACK_SIZE: u32 = 16 * 1024 * 1024;
@@ -51,7 +51,7 @@ impl Config {
                 ErrorKind::Unsupported,
                 format!(
                     "repository format version {} is not supported by this build (it reads version {REPO_VERSION}); \
-                     use a matching hvelv release",
+                     use a matching hvelv release (version 1 came from development builds before put-only keys; copy its files out with that build and back them up again)",
                     self.version
                 ),
             ));

@@ -1,8 +1,14 @@
 //! Keys and authenticated encryption.
 //!
-//! * [`KeySet`]: the repository's secret keys, generated at `init` and never stored unwrapped:
-//!   `enc` (AES-256-GCM for every blob and file), `id` (keyed BLAKE3 for blob ids, so ids do not
-//!   allow confirmation of known plaintext), `chunker` (seed of the gear table).
+//! * [`KeySet`]: the repository's keys, generated at `init` and never stored unwrapped:
+//!   `meta` (AES-256-GCM for the config, index files and job/prune records), `id` (keyed BLAKE3
+//!   for blob ids, so ids do not allow confirmation of known plaintext), `chunker` (seed of the
+//!   gear table) and the *data key pair* (X25519). Everything that carries file data or names —
+//!   blobs, pack headers, snapshots — is sealed with a [`Session`] key agreed between a fresh
+//!   ephemeral key and the data public key, so a writer needs only the public half.
+//! * A **full** key set holds the data secret and can read everything; a **put-only** key set
+//!   holds only the public half: it can write backups and deduplicate (ids, index, chunker are
+//!   shared) but cannot open anything sealed to the data key, not even its own earlier snapshots.
 //! * [`KeySet::seal`]/[`KeySet::open`]: AES-256-GCM with a fresh random 96-bit nonce per message; the nonce is
 //!   stored in front of the ciphertext. Associated data binds each ciphertext to its role (blob
 //!   type and id, or file kind), so ciphertexts cannot be swapped between places.
@@ -26,15 +32,100 @@ pub const TAG_LEN: usize = 16;
 /// Total overhead of [`KeySet::seal`].
 pub const SEAL_OVERHEAD: usize = NONCE_LEN + TAG_LEN;
 
-/// The repository's secret keys.
+/// The repository's keys.
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct KeySet {
-    /// AES-256-GCM key for blobs and files.
-    pub enc: [u8; 32],
+    /// AES-256-GCM key for the config, index files, job markers, prune and verify records.
+    pub meta: [u8; 32],
     /// Keyed-BLAKE3 key for blob ids.
     pub id: [u8; 32],
     /// Secret from which the chunker's gear table is derived.
     pub chunker: [u8; 32],
+    /// X25519 public key that sessions agree their content keys with.
+    pub data_public: [u8; 32],
+    /// The matching X25519 secret; `None` in a put-only key set.
+    data_secret: Option<[u8; 32]>,
+}
+
+/// What a key may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KeyKind {
+    /// Reads and writes everything.
+    Full,
+    /// Adds backups; cannot read, list or delete anything.
+    PutOnly,
+}
+
+impl KeyKind {
+    fn code(self) -> u8 {
+        match self {
+            KeyKind::Full => 1,
+            KeyKind::PutOnly => 2,
+        }
+    }
+    fn from_code(c: u8) -> Result<KeyKind> {
+        match c {
+            1 => Ok(KeyKind::Full),
+            2 => Ok(KeyKind::PutOnly),
+            _ => Err(Error::new(
+                ErrorKind::Unsupported,
+                format!("key type {c} unknown"),
+            )),
+        }
+    }
+    /// `full` or `put-only`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyKind::Full => "full",
+            KeyKind::PutOnly => "put-only",
+        }
+    }
+}
+
+/// The error a put-only key set gives for anything that needs the data secret.
+pub fn put_only_refusal(what: &str) -> Error {
+    Error::new(
+        ErrorKind::PutOnly,
+        format!(
+            "cannot {what}: this repository was opened with a put-only key, which can only add \
+             backups (it holds no key that decrypts file data, names or snapshots); use a full key"
+        ),
+    )
+}
+
+/// Bytes of a session's public key.
+pub const SESSION_KEY_LEN: usize = 32;
+
+/// A writer's session: an ephemeral X25519 public key (stored with everything it seals) and the
+/// AES-256-GCM key agreed with the repository's data public key.
+#[derive(Clone)]
+pub struct Session {
+    /// The ephemeral public key; readers derive the same key from it with the data secret.
+    pub public: [u8; SESSION_KEY_LEN],
+    /// Seals with the agreed key.
+    pub sealer: Sealer,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Session({})", hex::encode(&self.public[..4]))
+    }
+}
+
+/// The session key for ephemeral public `eph` and data public `data`, from their shared secret.
+fn session_key(shared: &x25519_dalek::SharedSecret, eph: &[u8; 32], data: &[u8; 32]) -> Sealer {
+    let mut material = [0u8; 96];
+    material[..32].copy_from_slice(shared.as_bytes());
+    material[32..64].copy_from_slice(eph);
+    material[64..].copy_from_slice(data);
+    let mut key = blake3::derive_key("hvelv 2026 session key v1", &material);
+    material.zeroize();
+    let sealer = Sealer {
+        cipher: Aes256Gcm::new((&key).into()),
+    };
+    key.zeroize();
+    sealer
 }
 
 impl std::fmt::Debug for KeySet {
@@ -54,17 +145,78 @@ pub fn random_bytes(buf: &mut [u8]) -> Result<()> {
 }
 
 impl KeySet {
-    /// Fresh random keys.
+    /// Fresh random keys (a full key set).
     pub fn generate() -> Result<KeySet> {
+        let mut secret = [0u8; 32];
+        random_bytes(&mut secret)?;
         let mut k = KeySet {
-            enc: [0; 32],
+            meta: [0; 32],
             id: [0; 32],
             chunker: [0; 32],
+            data_public: public_of(&secret),
+            data_secret: Some(secret),
         };
-        random_bytes(&mut k.enc)?;
+        secret.zeroize();
+        random_bytes(&mut k.meta)?;
         random_bytes(&mut k.id)?;
         random_bytes(&mut k.chunker)?;
         Ok(k)
+    }
+
+    /// The same keys without the data secret.
+    pub fn put_only(&self) -> KeySet {
+        KeySet {
+            meta: self.meta,
+            id: self.id,
+            chunker: self.chunker,
+            data_public: self.data_public,
+            data_secret: None,
+        }
+    }
+
+    /// Full or put-only.
+    pub fn kind(&self) -> KeyKind {
+        if self.data_secret.is_some() {
+            KeyKind::Full
+        } else {
+            KeyKind::PutOnly
+        }
+    }
+
+    /// A new writer session: a fresh ephemeral key agreed with the data public key.
+    pub fn session(&self) -> Result<Session> {
+        let mut eph = [0u8; 32];
+        random_bytes(&mut eph)?;
+        let secret = x25519_dalek::StaticSecret::from(eph);
+        eph.zeroize();
+        let public = x25519_dalek::PublicKey::from(&secret).to_bytes();
+        let shared = secret.diffie_hellman(&x25519_dalek::PublicKey::from(self.data_public));
+        if !shared.was_contributory() {
+            return Err(Error::corrupt(
+                "the repository's data public key is a low-order point (the key file or config \
+                 was tampered with)",
+            ));
+        }
+        Ok(Session {
+            sealer: session_key(&shared, &public, &self.data_public),
+            public,
+        })
+    }
+
+    /// The key of the session with ephemeral public key `eph` (needs the data secret).
+    pub fn open_session(&self, eph: &[u8; SESSION_KEY_LEN]) -> Result<Sealer> {
+        let Some(secret) = self.data_secret else {
+            return Err(put_only_refusal("decrypt stored data"));
+        };
+        let secret = x25519_dalek::StaticSecret::from(secret);
+        let shared = secret.diffie_hellman(&x25519_dalek::PublicKey::from(*eph));
+        if !shared.was_contributory() {
+            return Err(Error::corrupt(format!(
+                "session key {} is a low-order point (tampered data)",
+                hex::encode(&eph[..4])
+            )));
+        }
+        Ok(session_key(&shared, eph, &self.data_public))
     }
 
     /// The id of a blob's plaintext: keyed BLAKE3.
@@ -73,10 +225,10 @@ impl KeySet {
     }
 
     fn cipher(&self) -> Aes256Gcm {
-        Aes256Gcm::new((&self.enc).into())
+        Aes256Gcm::new((&self.meta).into())
     }
 
-    /// Encrypt `plaintext` bound to `aad`: `nonce || ciphertext || tag`.
+    /// Encrypt `plaintext` under the meta key, bound to `aad`: `nonce || ciphertext || tag`.
     pub fn seal(&self, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>> {
         seal_with(&self.cipher(), aad, plaintext)
     }
@@ -86,7 +238,7 @@ impl KeySet {
         open_with(&self.cipher(), aad, sealed, what)
     }
 
-    /// A reusable cipher context for many seals/opens (avoids re-expanding the AES key).
+    /// A reusable meta-key cipher context for many seals/opens (avoids re-expanding the key).
     pub fn sealer(&self) -> Sealer {
         Sealer {
             cipher: self.cipher(),
@@ -205,12 +357,17 @@ impl KdfParams {
 /// Magic bytes of a key file.
 pub const KEY_MAGIC: &[u8; 8] = b"HVELVKEY";
 /// Key file format version.
-pub const KEY_VERSION: u16 = 1;
+pub const KEY_VERSION: u16 = 2;
 const KDF_ARGON2ID: u8 = 1;
+const LABEL_AAD: &[u8] = b"hvelv key label v1";
 
-/// What a key file says about itself once opened.
+/// What a key file says about itself once opened (and, through its label, to full keys).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyInfo {
+    /// Full or put-only.
+    pub kind: KeyKind,
+    /// A name given at `key add --name` (e.g. the backup client's host); may be empty.
+    pub name: String,
     /// Host name where the key was created.
     pub host: String,
     /// User name that created the key.
@@ -219,7 +376,37 @@ pub struct KeyInfo {
     pub created: i64,
 }
 
-/// Wrap `keys` with `password` into key file bytes.
+impl KeyInfo {
+    fn encode(&self, w: &mut Writer) {
+        w.u8(self.kind.code())
+            .i64(self.created)
+            .str(&self.name)
+            .str(&self.host)
+            .str(&self.user);
+    }
+    fn decode(r: &mut Reader<'_>) -> Result<KeyInfo> {
+        Ok(KeyInfo {
+            kind: KeyKind::from_code(r.u8()?)?,
+            created: r.i64()?,
+            name: r.str()?.to_owned(),
+            host: r.str()?.to_owned(),
+            user: r.str()?.to_owned(),
+        })
+    }
+}
+
+/// The X25519 public key of a secret.
+fn public_of(secret: &[u8; 32]) -> [u8; 32] {
+    x25519_dalek::PublicKey::from(&x25519_dalek::StaticSecret::from(*secret)).to_bytes()
+}
+
+/// Wrap `keys` with `password` into key file bytes. `info.kind` must match the key set: a
+/// put-only file is made from `keys.put_only()`.
+///
+/// Layout (`docs/FORMAT.md` §3): plaintext header (magic, version, KDF parameters, salt),
+/// `payload_len u32`, the payload sealed with the password-derived key (associated data: the
+/// header and length), then the *label* — `info` sealed to the data public key with a fresh
+/// session — so holders of a full key can list every key's kind and name without its password.
 pub fn wrap_keys(
     keys: &KeySet,
     password: &[u8],
@@ -227,8 +414,23 @@ pub fn wrap_keys(
     info: &KeyInfo,
 ) -> Result<Vec<u8>> {
     kdf.validate()?;
+    if info.kind != keys.kind() {
+        return Err(Error::invalid(format!(
+            "cannot write a {} key file from a {} key set",
+            info.kind.as_str(),
+            keys.kind().as_str()
+        )));
+    }
     let mut salt = [0u8; 32];
     random_bytes(&mut salt)?;
+    let mut payload = Writer::new();
+    payload
+        .raw(&keys.meta)
+        .raw(&keys.id)
+        .raw(&keys.chunker)
+        .raw(keys.data_secret.as_ref().unwrap_or(&keys.data_public));
+    info.encode(&mut payload);
+    let mut payload = payload.finish();
     let mut header = Writer::new();
     header
         .raw(KEY_MAGIC)
@@ -237,34 +439,42 @@ pub fn wrap_keys(
         .u32(kdf.m_cost)
         .u32(kdf.t_cost)
         .u32(kdf.p_cost)
-        .raw(&salt);
+        .raw(&salt)
+        .u32((payload.len() + SEAL_OVERHEAD) as u32);
     let header = header.finish();
     let mut wrap = kdf.derive(password, &salt)?;
-    let mut payload = Writer::new();
-    payload
-        .u8(1) // key type: full key
-        .raw(&keys.enc)
-        .raw(&keys.id)
-        .raw(&keys.chunker)
-        .i64(info.created)
-        .str(&info.host)
-        .str(&info.user);
-    let mut payload = payload.finish();
     let cipher = Aes256Gcm::new((&wrap).into());
     wrap.zeroize();
     let sealed = seal_with(&cipher, &header, &payload);
     payload.zeroize();
+    let mut label = Writer::new();
+    info.encode(&mut label);
+    let session = keys.session()?;
+    let mut aad = LABEL_AAD.to_vec();
+    aad.extend_from_slice(&header);
+    let label = session.sealer.seal(&aad, &label.finish())?;
     let mut out = header;
     out.extend_from_slice(&sealed?);
+    out.extend_from_slice(&session.public);
+    out.extend_from_slice(&label);
     Ok(out)
 }
 
 /// The Argon2id parameters of a key file (without the password).
 pub fn key_file_params(bytes: &[u8]) -> Result<KdfParams> {
-    Ok(parse_key_header(bytes)?.0)
+    Ok(parse_key_file(bytes)?.kdf)
 }
 
-fn parse_key_header(bytes: &[u8]) -> Result<(KdfParams, [u8; 32], usize)> {
+struct KeyFileParts<'a> {
+    kdf: KdfParams,
+    salt: [u8; 32],
+    header: &'a [u8],
+    sealed: &'a [u8],
+    label_session: [u8; 32],
+    label: &'a [u8],
+}
+
+fn parse_key_file(bytes: &[u8]) -> Result<KeyFileParts<'_>> {
     let mut r = Reader::new(bytes, "key file");
     if r.take(8)? != KEY_MAGIC {
         return Err(Error::corrupt("not a hvelv key file (bad magic)"));
@@ -273,7 +483,10 @@ fn parse_key_header(bytes: &[u8]) -> Result<(KdfParams, [u8; 32], usize)> {
     if v != KEY_VERSION {
         return Err(Error::new(
             ErrorKind::Unsupported,
-            format!("key file version {v} is not supported (this build reads {KEY_VERSION})"),
+            format!(
+                "key file version {v} is not supported (this build reads {KEY_VERSION}); \
+                 version 1 came from development builds before put-only keys"
+            ),
         ));
     }
     let kdf = r.u8()?;
@@ -290,52 +503,123 @@ fn parse_key_header(bytes: &[u8]) -> Result<(KdfParams, [u8; 32], usize)> {
     };
     p.validate()?;
     let salt = r.array::<32>()?;
+    let sealed_len = r.u32()? as usize;
     let header_len = bytes.len() - r.remaining();
-    Ok((p, salt, header_len))
+    let sealed = r.take(sealed_len)?;
+    let label_session = r.array::<32>()?;
+    let label = r.take(r.remaining())?;
+    Ok(KeyFileParts {
+        kdf: p,
+        salt,
+        header: &bytes[..header_len],
+        sealed,
+        label_session,
+        label,
+    })
 }
 
 /// Open key file bytes with `password`. A wrong password gives [`ErrorKind::WrongPassword`].
 pub fn unwrap_keys(bytes: &[u8], password: &[u8]) -> Result<(KeySet, KeyInfo)> {
-    let (kdf, salt, header_len) = parse_key_header(bytes)?;
-    let (header, sealed) = bytes.split_at(header_len);
-    let mut wrap = kdf.derive(password, &salt)?;
+    let parts = parse_key_file(bytes)?;
+    let mut wrap = parts.kdf.derive(password, &parts.salt)?;
     let cipher = Aes256Gcm::new((&wrap).into());
     wrap.zeroize();
-    let mut payload = open_with(&cipher, header, sealed, &"key file").map_err(|_| {
-        Error::new(
-            ErrorKind::WrongPassword,
-            "the password does not open this key file",
-        )
-    })?;
+    let mut payload =
+        open_with(&cipher, parts.header, parts.sealed, &"key file").map_err(|_| {
+            Error::new(
+                ErrorKind::WrongPassword,
+                "the password does not open this key file",
+            )
+        })?;
     let res = (|| {
         let mut r = Reader::new(&payload, "key file payload");
-        let kind = r.u8()?;
-        if kind != 1 {
-            return Err(Error::new(
-                ErrorKind::Unsupported,
-                format!("key type {kind} unknown"),
-            ));
-        }
-        let keys = KeySet {
-            enc: r.array()?,
-            id: r.array()?,
-            chunker: r.array()?,
-        };
-        let created = r.i64()?;
-        let host = r.str()?.to_owned();
-        let user = r.str()?.to_owned();
+        let meta = r.array()?;
+        let id = r.array()?;
+        let chunker = r.array()?;
+        let mut data: [u8; 32] = r.array()?;
+        let info = KeyInfo::decode(&mut r)?;
         r.end()?;
-        Ok((
-            keys,
-            KeyInfo {
-                host,
-                user,
-                created,
+        let keys = match info.kind {
+            KeyKind::Full => KeySet {
+                meta,
+                id,
+                chunker,
+                data_public: public_of(&data),
+                data_secret: Some(data),
             },
-        ))
+            KeyKind::PutOnly => KeySet {
+                meta,
+                id,
+                chunker,
+                data_public: data,
+                data_secret: None,
+            },
+        };
+        data.zeroize();
+        Ok((keys, info))
     })();
     payload.zeroize();
     res
+}
+
+/// Read a key file's label with a full key set: what the key is, without its password.
+pub fn read_key_label(keys: &KeySet, bytes: &[u8]) -> Result<KeyInfo> {
+    let parts = parse_key_file(bytes)?;
+    let sealer = keys.open_session(&parts.label_session)?;
+    let mut aad = LABEL_AAD.to_vec();
+    aad.extend_from_slice(parts.header);
+    let plain = sealer.open(&aad, parts.label, &"key file label")?;
+    let mut r = Reader::new(&plain, "key file label");
+    let info = KeyInfo::decode(&mut r)?;
+    r.end()?;
+    Ok(info)
+}
+
+/// Opens data sealed to sessions: a key set and a cache of the session keys it derived.
+/// Cheap to clone; clones share the cache.
+#[derive(Clone)]
+pub struct Opener {
+    keys: std::sync::Arc<KeySet>,
+    cache:
+        std::sync::Arc<std::sync::Mutex<std::collections::HashMap<[u8; SESSION_KEY_LEN], Sealer>>>,
+}
+
+impl std::fmt::Debug for Opener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Opener({})", self.keys.kind().as_str())
+    }
+}
+
+impl Opener {
+    /// An opener for `keys` with an empty cache.
+    pub fn new(keys: std::sync::Arc<KeySet>) -> Opener {
+        Opener {
+            keys,
+            cache: Default::default(),
+        }
+    }
+
+    /// The key set.
+    pub fn keys(&self) -> &KeySet {
+        &self.keys
+    }
+
+    /// The key of session `eph`, derived once. Put-only key sets get [`ErrorKind::PutOnly`].
+    pub fn session(&self, eph: &[u8; SESSION_KEY_LEN]) -> Result<Sealer> {
+        if let Some(s) = self.lock().get(eph) {
+            return Ok(s.clone());
+        }
+        let s = self.keys.open_session(eph)?;
+        self.lock().insert(*eph, s.clone());
+        Ok(s)
+    }
+
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<[u8; SESSION_KEY_LEN], Sealer>> {
+        // Single inserts: a panic elsewhere cannot leave the map inconsistent.
+        self.cache.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 #[cfg(test)]
@@ -350,6 +634,8 @@ mod tests {
 
     fn info() -> KeyInfo {
         KeyInfo {
+            kind: KeyKind::Full,
+            name: String::new(),
             host: "h".into(),
             user: "u".into(),
             created: 1,
@@ -361,7 +647,8 @@ mod tests {
         let k = KeySet::generate().unwrap();
         let f = wrap_keys(&k, b"secret", FAST, &info()).unwrap();
         let (k2, i) = unwrap_keys(&f, b"secret").unwrap();
-        assert_eq!(k.enc, k2.enc);
+        assert_eq!(k.meta, k2.meta);
+        assert_eq!(k.data_secret, k2.data_secret);
         assert_eq!(k.id, k2.id);
         assert_eq!(i, info());
         let e = unwrap_keys(&f, b"wrong").unwrap_err();
@@ -373,14 +660,71 @@ mod tests {
     fn tampered_key_file_is_rejected_without_panic() {
         let k = KeySet::generate().unwrap();
         let f = wrap_keys(&k, b"pw", FAST, &info()).unwrap();
+        // Every flipped byte is caught: by the password-sealed part, or (in the label) by the
+        // label's own authentication when a full key reads it.
         for i in 0..f.len() {
             let mut g = f.clone();
             g[i] ^= 0x40;
-            assert!(unwrap_keys(&g, b"pw").is_err(), "byte {i}");
+            let caught = unwrap_keys(&g, b"pw").is_err() || read_key_label(&k, &g).is_err();
+            assert!(caught, "byte {i}");
         }
         for cut in 0..f.len() {
-            assert!(unwrap_keys(&f[..cut], b"pw").is_err());
+            let caught =
+                unwrap_keys(&f[..cut], b"pw").is_err() || read_key_label(&k, &f[..cut]).is_err();
+            assert!(caught, "cut {cut}");
         }
+        assert_eq!(read_key_label(&k, &f).unwrap(), info());
+    }
+
+    #[test]
+    fn put_only_keys_seal_sessions_only_full_keys_open() {
+        let full = KeySet::generate().unwrap();
+        let put = full.put_only();
+        assert_eq!(put.kind(), KeyKind::PutOnly);
+        let po_info = KeyInfo {
+            kind: KeyKind::PutOnly,
+            name: "fileserver".into(),
+            ..info()
+        };
+        // A put-only key file round-trips without the data secret.
+        assert!(wrap_keys(&full, b"pw", FAST, &po_info).is_err());
+        let f = wrap_keys(&put, b"pw", FAST, &po_info).unwrap();
+        let (k, i) = unwrap_keys(&f, b"pw").unwrap();
+        assert_eq!(i, po_info);
+        assert_eq!(k.kind(), KeyKind::PutOnly);
+        assert_eq!(
+            (k.meta, k.id, k.data_public),
+            (full.meta, full.id, full.data_public)
+        );
+        // Its sessions are opened by the full key only, and it cannot read labels.
+        let s = k.session().unwrap();
+        let sealed = s.sealer.seal(b"aad", b"payroll").unwrap();
+        let opened = full.open_session(&s.public).unwrap();
+        assert_eq!(opened.open(b"aad", &sealed, &"x").unwrap(), b"payroll");
+        assert_eq!(
+            k.open_session(&s.public).unwrap_err().kind(),
+            ErrorKind::PutOnly
+        );
+        assert_eq!(
+            read_key_label(&k, &f).unwrap_err().kind(),
+            ErrorKind::PutOnly
+        );
+        assert_eq!(read_key_label(&full, &f).unwrap(), po_info);
+        // Two sessions never share a key; a low-order session key is refused.
+        let t = k.session().unwrap();
+        assert_ne!(s.public, t.public);
+        assert!(full
+            .open_session(&t.public)
+            .unwrap()
+            .open(b"aad", &sealed, &"x")
+            .is_err());
+        assert_eq!(
+            full.open_session(&[0; 32]).unwrap_err().kind(),
+            ErrorKind::Corrupt
+        );
+        let opener = Opener::new(std::sync::Arc::new(full.clone()));
+        assert!(opener.session(&s.public).is_ok());
+        assert!(opener.session(&s.public).is_ok());
     }
 
     #[test]

@@ -31,6 +31,9 @@ pub enum ErrorKind {
     /// Another job holds the repository in a way that conflicts (e.g. a second prune), or a
     /// concurrent job invalidated this one's work; nothing was damaged, retry later.
     Conflict,
+    /// The repository was opened with a put-only key and the operation needs to read stored
+    /// data (restore, list, forget, prune, key management...).
+    PutOnly,
 }
 
 /// The engine's error: a kind, a human message with context, and an optional source.

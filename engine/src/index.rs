@@ -1,8 +1,10 @@
 //! The blob index: blob id → (pack, offset, length), held in memory and persisted as index files.
 //!
-//! Index file payload (inside a sealed file of kind `HVELVIDX`):
-//! `version u8 = 1, packs u32, packs × (pack id [32], count u32, count × (type u8, blob id [32],
-//! offset u32, length u32, raw_length u32))`.
+//! Index file payload (inside a sealed file of kind `HVELVIDX`, meta key):
+//! `version u8 = 2, packs u32, packs × (pack id [32], session [32], count u32, count × (type u8,
+//! blob id [32], offset u32, length u32, raw_length u32))`. `session` is the public key of the
+//! session that sealed the pack (also in the pack's trailer), so readers derive its key without
+//! fetching the pack's tail.
 //! Index files are append-only and may overlap; loading merges them. The index is derived data:
 //! it can always be rebuilt from pack headers.
 
@@ -10,6 +12,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::blob::BlobType;
+use crate::crypto::SESSION_KEY_LEN;
 use crate::error::{Error, ErrorKind, Result};
 use crate::format::codec::{Reader, Writer};
 use crate::id::{BlobId, FileId};
@@ -55,6 +58,8 @@ pub struct Location {
 #[derive(Debug, Default, Clone)]
 pub struct Index {
     packs: Vec<FileId>,
+    /// Per pack position: public key of the session that sealed it.
+    sessions: Vec<[u8; SESSION_KEY_LEN]>,
     pack_pos: IdMap<FileId, u32>,
     blobs: IdMap<BlobId, Location>,
     /// Per pack position: pending deletion by prune (see [`crate::gc`]).
@@ -67,10 +72,16 @@ impl Index {
         Self::default()
     }
 
-    /// Record the entries of one pack.
-    pub fn add_pack(&mut self, pack: FileId, entries: &[PackEntry]) {
+    /// Record the entries of one pack sealed by session `session`.
+    pub fn add_pack(
+        &mut self,
+        pack: FileId,
+        session: [u8; SESSION_KEY_LEN],
+        entries: &[PackEntry],
+    ) {
         let pos = *self.pack_pos.entry(pack).or_insert_with(|| {
             self.packs.push(pack);
+            self.sessions.push(session);
             self.doomed.push(false);
             (self.packs.len() - 1) as u32
         });
@@ -123,6 +134,11 @@ impl Index {
         self.packs[pos as usize]
     }
 
+    /// The session that sealed the pack at position `pos`.
+    pub fn pack_session(&self, pos: u32) -> [u8; SESSION_KEY_LEN] {
+        self.sessions[pos as usize]
+    }
+
     /// Position of a pack, if indexed.
     pub fn pack_position(&self, id: &FileId) -> Option<u32> {
         self.pack_pos.get(id).copied()
@@ -150,8 +166,8 @@ impl Index {
 
     /// Merge another index (e.g. one index file) into this one.
     pub fn merge(&mut self, file: &IndexFile) {
-        for (pack, entries) in &file.packs {
-            self.add_pack(*pack, entries);
+        for p in &file.packs {
+            self.add_pack(p.id, p.session, &p.entries);
         }
     }
 
@@ -164,9 +180,9 @@ impl Index {
         let mut index = Index::new();
         for keep in [true, false] {
             for f in files.clone() {
-                for (pack, entries) in &f.packs {
-                    if doomed.contains(pack) != keep {
-                        index.add_pack(*pack, entries);
+                for p in &f.packs {
+                    if doomed.contains(&p.id) != keep {
+                        index.add_pack(p.id, p.session, &p.entries);
                     }
                 }
             }
@@ -176,24 +192,41 @@ impl Index {
     }
 }
 
+/// One pack in an index file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexedPack {
+    /// The pack's id (file name).
+    pub id: FileId,
+    /// Public key of the session that sealed it.
+    pub session: [u8; SESSION_KEY_LEN],
+    /// Its blobs.
+    pub entries: Vec<PackEntry>,
+}
+
 /// The decoded payload of one index file.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IndexFile {
     /// Packs and their blobs.
-    pub packs: Vec<(FileId, Vec<PackEntry>)>,
+    pub packs: Vec<IndexedPack>,
 }
 
 const ENTRY_LEN: usize = 1 + 32 + 12;
+const PACK_LEN: usize = 32 + SESSION_KEY_LEN + 4;
+const INDEX_VERSION: u8 = 2;
 
 impl IndexFile {
     /// Encode the payload.
     pub fn encode(&self) -> Vec<u8> {
-        let n: usize = self.packs.iter().map(|p| 36 + p.1.len() * ENTRY_LEN).sum();
+        let n: usize = self
+            .packs
+            .iter()
+            .map(|p| PACK_LEN + p.entries.len() * ENTRY_LEN)
+            .sum();
         let mut w = Writer::with_capacity(5 + n);
-        w.u8(1).u32(self.packs.len() as u32);
-        for (pack, entries) in &self.packs {
-            w.raw(&pack.0).u32(entries.len() as u32);
-            for e in entries {
+        w.u8(INDEX_VERSION).u32(self.packs.len() as u32);
+        for p in &self.packs {
+            w.raw(&p.id.0).raw(&p.session).u32(p.entries.len() as u32);
+            for e in &p.entries {
                 w.u8(e.ty as u8)
                     .raw(&e.id.0)
                     .u32(e.offset)
@@ -208,16 +241,17 @@ impl IndexFile {
     pub fn decode(buf: &[u8]) -> Result<IndexFile> {
         let mut r = Reader::new(buf, "index file");
         let v = r.u8()?;
-        if v != 1 {
+        if v != INDEX_VERSION {
             return Err(Error::new(
                 ErrorKind::Unsupported,
-                format!("index version {v}"),
+                format!("index version {v} (this build reads {INDEX_VERSION})"),
             ));
         }
-        let np = r.count(36)?;
+        let np = r.count(PACK_LEN)?;
         let mut packs = Vec::with_capacity(np);
         for _ in 0..np {
-            let pack = FileId(r.array()?);
+            let id = FileId(r.array()?);
+            let session = r.array()?;
             let n = r.count(ENTRY_LEN)?;
             let mut entries = Vec::with_capacity(n);
             for _ in 0..n {
@@ -229,7 +263,11 @@ impl IndexFile {
                     raw_length: r.u32()?,
                 });
             }
-            packs.push((pack, entries));
+            packs.push(IndexedPack {
+                id,
+                session,
+                entries,
+            });
         }
         r.end()?;
         Ok(IndexFile { packs })
@@ -237,7 +275,7 @@ impl IndexFile {
 
     /// Number of blobs listed.
     pub fn blob_count(&self) -> usize {
-        self.packs.iter().map(|p| p.1.len()).sum()
+        self.packs.iter().map(|p| p.entries.len()).sum()
     }
 }
 
@@ -247,16 +285,17 @@ mod tests {
 
     fn sample() -> IndexFile {
         IndexFile {
-            packs: vec![(
-                FileId([9; 32]),
-                vec![PackEntry {
+            packs: vec![IndexedPack {
+                id: FileId([9; 32]),
+                session: [5; 32],
+                entries: vec![PackEntry {
                     ty: BlobType::Data,
                     id: BlobId([1; 32]),
                     offset: 0,
                     length: 40,
                     raw_length: 11,
                 }],
-            )],
+            }],
         }
     }
 
@@ -272,6 +311,7 @@ mod tests {
         assert_eq!(i.pack_count(), 1);
         let l = i.get(&BlobId([1; 32])).unwrap();
         assert_eq!(i.pack_id(l.pack), FileId([9; 32]));
+        assert_eq!(i.pack_session(l.pack), [5; 32]);
         let b = f.encode();
         for cut in 0..b.len() {
             assert!(IndexFile::decode(&b[..cut]).is_err());
@@ -282,7 +322,10 @@ mod tests {
     fn doomed_packs_are_not_dedup_hits_and_copies_win() {
         let f = sample();
         let copy = IndexFile {
-            packs: vec![(FileId([7; 32]), f.packs[0].1.clone())],
+            packs: vec![IndexedPack {
+                id: FileId([7; 32]),
+                ..f.packs[0].clone()
+            }],
         };
         let doomed: std::collections::HashSet<FileId> = [FileId([9; 32])].into();
         // The doomed pack comes first in the files, yet the copy is what the index resolves to.

@@ -1,15 +1,17 @@
 //! Pack files: many sealed blobs followed by an encrypted header listing them.
 //!
 //! ```text
-//! [sealed blob 0][sealed blob 1]...[sealed header][header_len: u32 LE][version: u16 LE]["HVELVPAK"]
+//! [sealed blob 0]...[sealed header][session [32]][header_len: u32 LE][version: u16 LE]["HVELVPAK"]
 //! ```
 //! The header plaintext is `version u8 = 1, count u32, count × (type u8, id [32], length u32,
-//! raw_length u32)`; blob offsets are the running sum of lengths from 0. It is sealed with
-//! associated data `"hvelv pack header v1"`. A pack's file name is the BLAKE3 hash of its bytes.
+//! raw_length u32)`; blob offsets are the running sum of lengths from 0. The blobs and the
+//! header are sealed with the key of the writer's session (`session` is its ephemeral X25519
+//! public key, see [`crate::crypto::Session`]); the header's associated data is
+//! `"hvelv pack header v2" || session`. A pack's file name is the BLAKE3 hash of its bytes.
 //! Building a pack is I/O-free: [`PackBuilder`] returns bytes for the backend to store.
 
 use crate::blob::BlobType;
-use crate::crypto::Sealer;
+use crate::crypto::{Opener, Session, SESSION_KEY_LEN};
 use crate::error::{Error, ErrorKind, Result};
 use crate::format::codec::{Reader, Writer};
 use crate::id::{BlobId, FileId};
@@ -17,10 +19,34 @@ use crate::id::{BlobId, FileId};
 /// Trailing magic of every pack file.
 pub const PACK_MAGIC: &[u8; 8] = b"HVELVPAK";
 /// Pack format version.
-pub const PACK_VERSION: u16 = 1;
-/// Bytes of the trailer (`header_len`, version, magic).
-pub const TRAILER_LEN: usize = 4 + 2 + 8;
-const HEADER_AAD: &[u8] = b"hvelv pack header v1";
+pub const PACK_VERSION: u16 = 2;
+/// Bytes of the trailer (session key, `header_len`, version, magic).
+pub const TRAILER_LEN: usize = SESSION_KEY_LEN + 4 + 2 + 8;
+const HEADER_AAD: &[u8] = b"hvelv pack header v2";
+
+fn header_aad(session: &[u8; SESSION_KEY_LEN]) -> Vec<u8> {
+    let mut a = HEADER_AAD.to_vec();
+    a.extend_from_slice(session);
+    a
+}
+
+/// What a pack trailer says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Trailer {
+    /// Public key of the session that sealed the pack.
+    pub session: [u8; SESSION_KEY_LEN],
+    /// Length of the sealed header in front of the trailer.
+    pub header_len: u32,
+}
+
+/// A pack's decrypted header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackHeader {
+    /// Public key of the session that sealed the pack (and every blob in it).
+    pub session: [u8; SESSION_KEY_LEN],
+    /// The blobs.
+    pub entries: Vec<PackEntry>,
+}
 const ENTRY_LEN: usize = 1 + 32 + 4 + 4;
 
 /// One blob inside a pack.
@@ -52,6 +78,8 @@ pub struct FinishedPack {
     pub id: FileId,
     /// The complete pack file.
     pub bytes: Vec<u8>,
+    /// Public key of the session that sealed it.
+    pub session: [u8; SESSION_KEY_LEN],
     /// The blobs in it.
     pub entries: Vec<PackEntry>,
 }
@@ -83,8 +111,9 @@ impl PackBuilder {
     pub fn count(&self) -> usize {
         self.entries.len()
     }
-    /// Append the sealed header and trailer.
-    pub fn finish(mut self, sealer: &Sealer) -> Result<FinishedPack> {
+    /// Append the header, sealed with `session` (which must have sealed every blob), and the
+    /// trailer.
+    pub fn finish(mut self, session: &Session) -> Result<FinishedPack> {
         let mut h = Writer::with_capacity(5 + self.entries.len() * ENTRY_LEN);
         h.u8(1).u32(self.entries.len() as u32);
         for e in &self.entries {
@@ -93,22 +122,29 @@ impl PackBuilder {
                 .u32(e.length)
                 .u32(e.raw_length);
         }
-        let sealed = sealer.seal(HEADER_AAD, &h.finish())?;
+        let sealed = session
+            .sealer
+            .seal(&header_aad(&session.public), &h.finish())?;
         self.buf.extend_from_slice(&sealed);
         let mut t = Writer::with_capacity(TRAILER_LEN);
-        t.u32(sealed.len() as u32).u16(PACK_VERSION).raw(PACK_MAGIC);
+        t.raw(&session.public)
+            .u32(sealed.len() as u32)
+            .u16(PACK_VERSION)
+            .raw(PACK_MAGIC);
         self.buf.extend_from_slice(&t.finish());
         Ok(FinishedPack {
             id: FileId::of(&self.buf),
             bytes: self.buf,
+            session: session.public,
             entries: self.entries,
         })
     }
 }
 
-/// Parse a pack trailer (the last [`TRAILER_LEN`] bytes): the sealed header's length.
-pub fn parse_trailer(trailer: &[u8], pack_len: u64) -> Result<u32> {
+/// Parse a pack trailer (the last [`TRAILER_LEN`] bytes).
+pub fn parse_trailer(trailer: &[u8], pack_len: u64) -> Result<Trailer> {
     let mut r = Reader::new(trailer, "pack trailer");
+    let session = r.array()?;
     let len = r.u32()?;
     let v = r.u16()?;
     if r.take(8)? != PACK_MAGIC {
@@ -125,12 +161,22 @@ pub fn parse_trailer(trailer: &[u8], pack_len: u64) -> Result<u32> {
     if u64::from(len) + TRAILER_LEN as u64 > pack_len {
         return Err(Error::corrupt("pack header length exceeds the pack size"));
     }
-    Ok(len)
+    Ok(Trailer {
+        session,
+        header_len: len,
+    })
 }
 
-/// Decrypt and parse a pack header; checks that the blobs exactly fill the space before it.
-pub fn parse_header(sealer: &Sealer, sealed: &[u8], data_len: u64) -> Result<Vec<PackEntry>> {
-    let plain = sealer.open(HEADER_AAD, sealed, &"pack header")?;
+/// Decrypt and parse a pack header sealed by session `session`; checks that the blobs exactly
+/// fill the space before it. Needs a full key ([`crate::ErrorKind::PutOnly`] otherwise).
+pub fn parse_header(
+    opener: &Opener,
+    session: &[u8; SESSION_KEY_LEN],
+    sealed: &[u8],
+    data_len: u64,
+) -> Result<PackHeader> {
+    let sealer = opener.session(session)?;
+    let plain = sealer.open(&header_aad(session), sealed, &"pack header")?;
     let mut r = Reader::new(&plain, "pack header");
     let v = r.u8()?;
     if v != 1 {
@@ -162,22 +208,25 @@ pub fn parse_header(sealer: &Sealer, sealed: &[u8], data_len: u64) -> Result<Vec
             "pack header lists {offset} bytes of blobs but the pack holds {data_len}"
         )));
     }
-    Ok(entries)
+    Ok(PackHeader {
+        session: *session,
+        entries,
+    })
 }
 
 /// Parse the header of a complete pack held in memory.
-pub fn read_header(sealer: &Sealer, pack: &[u8]) -> Result<Vec<PackEntry>> {
+pub fn read_header(opener: &Opener, pack: &[u8]) -> Result<PackHeader> {
     if pack.len() < TRAILER_LEN {
         return Err(Error::corrupt(format!(
             "pack is only {} bytes (truncated)",
             pack.len()
         )));
     }
-    let t = &pack[pack.len() - TRAILER_LEN..];
-    let hl = parse_trailer(t, pack.len() as u64)? as usize;
-    let hstart = pack.len() - TRAILER_LEN - hl;
+    let t = parse_trailer(&pack[pack.len() - TRAILER_LEN..], pack.len() as u64)?;
+    let hstart = pack.len() - TRAILER_LEN - t.header_len as usize;
     parse_header(
-        sealer,
+        opener,
+        &t.session,
         &pack[hstart..pack.len() - TRAILER_LEN],
         hstart as u64,
     )
@@ -185,45 +234,55 @@ pub fn read_header(sealer: &Sealer, pack: &[u8]) -> Result<Vec<PackEntry>> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
     use crate::crypto::KeySet;
 
-    fn sample(keys: &KeySet) -> FinishedPack {
+    fn sample(session: &Session) -> FinishedPack {
         let mut b = PackBuilder::with_capacity(100);
         b.add(BlobType::Data, BlobId([1; 32]), 10, b"0123456789abc");
         b.add(BlobType::Tree, BlobId([2; 32]), 3, b"xyz");
-        b.finish(&keys.sealer()).unwrap()
+        b.finish(session).unwrap()
     }
 
     #[test]
     fn header_round_trip() {
-        let keys = KeySet::generate().unwrap();
-        let p = sample(&keys);
+        let keys = Arc::new(KeySet::generate().unwrap());
+        let session = keys.session().unwrap();
+        let p = sample(&session);
         assert_eq!(p.id, FileId::of(&p.bytes));
-        let e = read_header(&keys.sealer(), &p.bytes).unwrap();
-        assert_eq!(e, p.entries);
-        assert_eq!(e[1].offset, 13);
+        assert_eq!(p.session, session.public);
+        let h = read_header(&Opener::new(keys.clone()), &p.bytes).unwrap();
+        assert_eq!(h.entries, p.entries);
+        assert_eq!(h.session, session.public);
+        assert_eq!(h.entries[1].offset, 13);
+        // A put-only key set wrote it but cannot read it back.
+        let put = Opener::new(Arc::new(keys.put_only()));
+        let e = read_header(&put, &p.bytes).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::PutOnly);
     }
 
     #[test]
     fn truncation_and_bit_flips_are_errors() {
-        let keys = KeySet::generate().unwrap();
-        let p = sample(&keys);
+        let keys = Arc::new(KeySet::generate().unwrap());
+        let opener = Opener::new(keys.clone());
+        let p = sample(&keys.session().unwrap());
         for cut in 0..p.bytes.len() {
-            assert!(read_header(&keys.sealer(), &p.bytes[..cut]).is_err());
+            assert!(read_header(&opener, &p.bytes[..cut]).is_err());
         }
         for i in 16..p.bytes.len() {
             let mut b = p.bytes.clone();
             b[i] ^= 0x10;
-            assert!(read_header(&keys.sealer(), &b).is_err(), "byte {i}");
+            assert!(read_header(&opener, &b).is_err(), "byte {i}");
         }
     }
 
     proptest::proptest! {
         #[test]
         fn arbitrary_bytes_never_panic(data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)) {
-            let keys = KeySet { enc: [1; 32], id: [2; 32], chunker: [3; 32] };
-            let _ = read_header(&keys.sealer(), &data);
+            let opener = Opener::new(Arc::new(KeySet::generate().unwrap()));
+            let _ = read_header(&opener, &data);
         }
     }
 }

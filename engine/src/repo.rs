@@ -15,12 +15,12 @@ use crate::backend::{create_content_addressed, DynBackend, FileKind};
 use crate::blob::{open_blob, BlobType};
 use crate::chunker::{Chunker, ChunkerParams};
 use crate::config::{Config, DEFAULT_PACK_SIZE, DEFAULT_ZSTD_LEVEL, REPO_VERSION};
-use crate::crypto::{self, KdfParams, KeyInfo, KeySet, Sealer};
+use crate::crypto::{self, KdfParams, KeyInfo, KeyKind, KeySet, Opener, Sealer, Session};
 use crate::error::{Error, ErrorKind, Result};
 use crate::format::sealed::{self, CONFIG_MAGIC, INDEX_MAGIC, SNAPSHOT_MAGIC};
 use crate::gc::GcState;
 use crate::id::{BlobId, FileId};
-use crate::index::{Index, IndexFile};
+use crate::index::{Index, IndexFile, IndexedPack};
 use crate::pack::{self, TRAILER_LEN};
 use crate::snapshot::{Snapshot, SnapshotEntry};
 use crate::tree::Tree;
@@ -61,6 +61,7 @@ pub struct Repository {
     backend: DynBackend,
     keys: Arc<KeySet>,
     sealer: Sealer,
+    opener: Opener,
     config: Config,
     key_id: String,
     key_info: KeyInfo,
@@ -69,8 +70,10 @@ pub struct Repository {
 /// Concurrency for reading many small files (index, snapshots, pack headers).
 const LIST_CONCURRENCY: usize = 8;
 
-fn new_key_info() -> KeyInfo {
+fn new_key_info(kind: KeyKind, name: &str) -> KeyInfo {
     KeyInfo {
+        kind,
+        name: name.to_owned(),
         host: gethostname::gethostname().to_string_lossy().into_owned(),
         user: std::env::var("USER").unwrap_or_default(),
         created: chrono::Utc::now().timestamp(),
@@ -111,7 +114,7 @@ impl Repository {
             keys.id = r.keys().id;
             keys.chunker = r.keys().chunker;
         }
-        let info = new_key_info();
+        let info = new_key_info(KeyKind::Full, "");
         let kf = crypto::wrap_keys(&keys, password, opts.kdf, &info)?;
         let key_id = FileId::of(&kf).to_hex();
         backend
@@ -122,9 +125,11 @@ impl Repository {
         backend
             .create(FileKind::Config, "config", Bytes::from(cfg))
             .await?;
+        let keys = Arc::new(keys);
         Ok(Repository {
             backend,
-            keys: Arc::new(keys),
+            opener: Opener::new(keys.clone()),
+            keys,
             sealer,
             config,
             key_id,
@@ -163,9 +168,11 @@ impl Repository {
                     let sealer = keys.sealer();
                     let payload = sealed::open_file(&sealer, CONFIG_MAGIC, &cfg_bytes, "config")?;
                     let config = Config::decode(&payload)?;
+                    let keys = Arc::new(keys);
                     return Ok(Repository {
                         backend,
-                        keys: Arc::new(keys),
+                        opener: Opener::new(keys.clone()),
+                        keys,
                         sealer,
                         config,
                         key_id: name.clone(),
@@ -190,12 +197,29 @@ impl Repository {
         ))
     }
 
-    /// Add a key file for another password; returns its id.
+    /// Add a full key file for another password; returns its id.
     pub async fn add_key(&self, password: &[u8], kdf: KdfParams) -> Result<FileId> {
+        self.add_key_of(password, kdf, KeyKind::Full, "").await
+    }
+
+    /// Add a key file of `kind` named `name` for another password; returns its id. A put-only
+    /// key can only add backups (see `docs/SECURITY.md`). Needs a full key.
+    pub async fn add_key_of(
+        &self,
+        password: &[u8],
+        kdf: KdfParams,
+        kind: KeyKind,
+        name: &str,
+    ) -> Result<FileId> {
+        self.require_full("add keys")?;
         if password.is_empty() {
             return Err(Error::invalid("an empty password is not allowed"));
         }
-        let kf = crypto::wrap_keys(&self.keys, password, kdf, &new_key_info())?;
+        let keys = match kind {
+            KeyKind::Full => (*self.keys).clone(),
+            KeyKind::PutOnly => self.keys.put_only(),
+        };
+        let kf = crypto::wrap_keys(&keys, password, kdf, &new_key_info(kind, name))?;
         let id = FileId::of(&kf);
         self.backend
             .create(FileKind::Key, &id.to_hex(), Bytes::from(kf))
@@ -211,9 +235,30 @@ impl Repository {
     pub fn keys(&self) -> &Arc<KeySet> {
         &self.keys
     }
-    /// A cipher context for files and blobs.
+    /// The meta-key cipher context (config, index, job and prune records).
     pub fn sealer(&self) -> &Sealer {
         &self.sealer
+    }
+    /// Opens what sessions sealed (blobs, pack headers, snapshots); needs a full key.
+    pub fn opener(&self) -> &Opener {
+        &self.opener
+    }
+    /// Start a writer session: blobs, packs and snapshots written with it are readable with
+    /// a full key only.
+    pub fn session(&self) -> Result<Session> {
+        self.keys.session()
+    }
+    /// Full or put-only: what the key that opened the repository may do.
+    pub fn key_kind(&self) -> KeyKind {
+        self.keys.kind()
+    }
+    /// Refuse `what` (e.g. "restore") with a clear [`ErrorKind::PutOnly`] error unless the
+    /// repository was opened with a full key.
+    pub fn require_full(&self, what: &str) -> Result<()> {
+        match self.keys.kind() {
+            KeyKind::Full => Ok(()),
+            KeyKind::PutOnly => Err(crypto::put_only_refusal(what)),
+        }
     }
     /// The config.
     pub fn config(&self) -> &Config {
@@ -275,16 +320,52 @@ impl Repository {
             .await
     }
 
-    /// Store a snapshot; written last, after its packs and index.
+    /// Store a snapshot; written last, after its packs and index. It is sealed with a fresh
+    /// session, so only full keys can read it (put-only keys write it too).
     pub async fn save_snapshot(&self, snap: &Snapshot) -> Result<FileId> {
-        self.write_sealed(FileKind::Snapshot, SNAPSHOT_MAGIC, snap.encode())
-            .await
+        let session = self.session()?;
+        let payload = snap.encode();
+        let level = self.config.zstd_level.max(1);
+        let bytes = tokio::task::spawn_blocking(move || {
+            sealed::seal_session_file(&session, SNAPSHOT_MAGIC, &payload, level)
+        })
+        .await
+        .map_err(|e| Error::new(ErrorKind::Io, format!("encode task failed: {e}")))??;
+        let id = FileId::of(&bytes);
+        create_content_addressed(
+            &*self.backend,
+            FileKind::Snapshot,
+            &id.to_hex(),
+            Bytes::from(bytes),
+        )
+        .await?;
+        Ok(id)
+    }
+
+    /// Read, verify and decode one snapshot file by name.
+    pub(crate) async fn read_snapshot(&self, name: &str) -> Result<Snapshot> {
+        let bytes = self.backend.read(FileKind::Snapshot, name).await?;
+        let short = &name[..8.min(name.len())];
+        if FileId::of(&bytes).to_hex() != name {
+            return Err(Error::corrupt(format!(
+                "snapshot file {short} does not match its name (damaged)"
+            )));
+        }
+        let opener = self.opener.clone();
+        let what = format!("snapshot file {short}");
+        let payload = tokio::task::spawn_blocking(move || {
+            sealed::open_session_file(&opener, SNAPSHOT_MAGIC, &bytes, &what)
+        })
+        .await
+        .map_err(|e| Error::new(ErrorKind::Io, format!("decode task failed: {e}")))??;
+        Snapshot::decode(&payload).map_err(|e| e.context(format!("snapshot {short}")))
     }
 
     /// Remove a snapshot file. Protection is the caller's decision (`forget` plans with
     /// [`crate::ops::forget::plan`], explicit removal checks
     /// [`crate::ops::forget::check_explicit`]); the data stays until prune.
     pub async fn remove_snapshot(&self, id: &FileId) -> Result<()> {
+        self.require_full("remove snapshots")?;
         self.backend
             .remove(FileKind::Snapshot, &id.to_hex())
             .await
@@ -330,14 +411,11 @@ impl Repository {
 
     /// All snapshots, oldest first. Unreadable snapshot files are errors.
     pub async fn snapshots(&self) -> Result<Vec<SnapshotEntry>> {
+        self.require_full("list or read snapshots")?;
         let names = self.backend.list(FileKind::Snapshot).await?;
         let mut out: Vec<SnapshotEntry> = stream::iter(names)
             .map(|(name, _)| async move {
-                let payload = self
-                    .read_sealed(FileKind::Snapshot, SNAPSHOT_MAGIC, &name)
-                    .await?;
-                let snapshot = Snapshot::decode(&payload)
-                    .map_err(|e| e.context(format!("snapshot {}", &name[..8])))?;
+                let snapshot = self.read_snapshot(&name).await?;
                 Ok::<_, Error>(SnapshotEntry {
                     id: FileId::from_hex(&name)?,
                     snapshot,
@@ -512,7 +590,7 @@ impl IndexedRepository {
             .await
             .map_err(|e| e.context(format!("pack {}", pack.short())))?;
         let keys = self.keys().clone();
-        let sealer = self.sealer().clone();
+        let sealer = self.opener().session(&self.index.pack_session(loc.pack))?;
         let id = *id;
         tokio::task::spawn_blocking(move || open_blob(&keys, &sealer, ty, &id, &sealed))
             .await
@@ -529,6 +607,11 @@ impl IndexedRepository {
     /// Index packs that exist but no index file lists (left by an interrupted backup), so the
     /// next backup reuses their blobs. Writes one index file for them.
     pub async fn recover_unindexed_packs(&mut self) -> Result<Recovery> {
+        if self.key_kind() == KeyKind::PutOnly {
+            // Pack headers are sealed to the data key: only a full-key job (backup, `repair
+            // index`) can index such packs. Their blobs are stored again meanwhile.
+            return Ok(Recovery::default());
+        }
         let packs = self.backend().list(FileKind::Pack).await?;
         // Packs scheduled for deletion may have lost their index entries already; never revive them.
         let doomed = self.gc.doomed_packs();
@@ -545,7 +628,7 @@ impl IndexedRepository {
             return Ok(rec);
         }
         let this = &*self;
-        let results: Vec<(String, Result<Vec<pack::PackEntry>>)> = stream::iter(missing)
+        let results: Vec<(String, Result<pack::PackHeader>)> = stream::iter(missing)
             .map(|(name, size)| async move {
                 let r = this.read_pack_header(&name, size).await;
                 (name, r)
@@ -556,7 +639,11 @@ impl IndexedRepository {
         let mut file = IndexFile::default();
         for (name, r) in results {
             match r {
-                Ok(entries) => file.packs.push((FileId::from_hex(&name)?, entries)),
+                Ok(h) => file.packs.push(IndexedPack {
+                    id: FileId::from_hex(&name)?,
+                    session: h.session,
+                    entries: h.entries,
+                }),
                 Err(e) => {
                     tracing::warn!("pack {name} without index entry is unreadable: {e}");
                     rec.packs_unreadable.push(name);
@@ -574,7 +661,7 @@ impl IndexedRepository {
     }
 
     /// Read and authenticate a pack's header using only its tail.
-    pub async fn read_pack_header(&self, name: &str, size: u64) -> Result<Vec<pack::PackEntry>> {
+    pub async fn read_pack_header(&self, name: &str, size: u64) -> Result<pack::PackHeader> {
         if size < TRAILER_LEN as u64 {
             return Err(Error::corrupt(format!(
                 "pack {name} is truncated ({size} bytes)"
@@ -589,10 +676,12 @@ impl IndexedRepository {
                 TRAILER_LEN as u64,
             )
             .await?;
-        let hl = u64::from(pack::parse_trailer(&t, size)?);
+        let t = pack::parse_trailer(&t, size)?;
+        let hl = u64::from(t.header_len);
         let hstart = size - TRAILER_LEN as u64 - hl;
         let h = be.read_range(FileKind::Pack, name, hstart, hl).await?;
-        pack::parse_header(self.sealer(), &h, hstart).map_err(|e| e.context(format!("pack {name}")))
+        pack::parse_header(self.opener(), &t.session, &h, hstart)
+            .map_err(|e| e.context(format!("pack {name}")))
     }
 }
 

@@ -25,6 +25,7 @@ pub async fn run(g: &Global, a: BackupArgs) -> Result<i32> {
             a.parent.map(ParentChoice::Id).unwrap_or_default()
         },
         scan_totals: reporter.wants_totals(),
+        cache_dir: Some(a.cache_dir.unwrap_or_else(default_cache_dir)),
         ..BackupOptions::default()
     };
     if let Some(h) = a.host {
@@ -42,6 +43,8 @@ pub async fn run(g: &Global, a: BackupArgs) -> Result<i32> {
             "summary": s,
             "warnings": out.warnings,
             "packs_recovered": out.packs_recovered,
+            "key": repo.key_kind(),
+            "cached_files": out.cached_files,
         }))?;
     } else if !g.quiet {
         println!(
@@ -55,6 +58,12 @@ pub async fn run(g: &Global, a: BackupArgs) -> Result<i32> {
             super::human(s.bytes_added),
             super::human(s.bytes_stored)
         );
+        if let Some(n) = out.cached_files {
+            println!(
+                "Key:         put-only; {n} files known from the local files cache, unchanged \
+                 ones were not read"
+            );
+        }
         if out.packs_recovered > 0 {
             println!(
                 "Recovered:   {} packs from an interrupted backup were reused",
@@ -73,4 +82,18 @@ pub async fn run(g: &Global, a: BackupArgs) -> Result<i32> {
         return Ok(crate::exit::PARTIAL);
     }
     Ok(crate::exit::OK)
+}
+
+/// The files cache directory when `--cache-dir` is not given.
+fn default_cache_dir() -> std::path::PathBuf {
+    use std::os::unix::fs::MetadataExt;
+    // /proc/self belongs to the effective user.
+    if std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0) {
+        return "/var/cache/hvelv".into();
+    }
+    match (std::env::var_os("XDG_CACHE_HOME"), std::env::var_os("HOME")) {
+        (Some(x), _) if !x.is_empty() => std::path::PathBuf::from(x).join("hvelv"),
+        (_, Some(h)) if !h.is_empty() => std::path::PathBuf::from(h).join(".cache/hvelv"),
+        _ => std::env::temp_dir().join("hvelv-cache"),
+    }
 }

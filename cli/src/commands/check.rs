@@ -12,7 +12,7 @@ pub async fn run(g: &Global, a: CheckArgs) -> Result<i32> {
         (None, true) => ReadData::All,
         (None, false) => ReadData::None,
     };
-    let repo = super::open(g).await?;
+    let repo = super::open_full(g, "check the repository").await?;
     let reporter = Reporter::new("verified", g.quiet, g.json);
     let opts = CheckOptions {
         read_data,

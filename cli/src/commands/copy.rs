@@ -27,7 +27,7 @@ pub async fn run(g: &Global, a: CopyArgs) -> Result<i32> {
             a.from
         );
     }
-    let mut dst = super::open_indexed(&target)
+    let mut dst = super::open_indexed_full(&target, "copy snapshots")
         .await
         .context("opening the target repository")?;
     copy::ensure_compatible(&src, &dst)?;

@@ -7,7 +7,7 @@ use super::human;
 use crate::args::{DiffArgs, Global};
 
 pub async fn run(g: &Global, a: DiffArgs) -> Result<i32> {
-    let repo = super::open_indexed(g).await?;
+    let repo = super::open_indexed_full(g, "compare snapshots").await?;
     let from = repo.find_snapshot(&a.from, None).await?;
     let to = repo.find_snapshot(&a.to, None).await?;
     let mut entries = Vec::new();

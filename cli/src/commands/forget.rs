@@ -25,7 +25,7 @@ pub async fn run(g: &Global, a: ForgetArgs) -> Result<i32> {
         // Refuse before asking for a password or reading the repository.
         forget::plan(Vec::new(), &policy, a.group_by, chrono::Utc::now())?;
     }
-    let repo = super::open(g).await?;
+    let repo = super::open_full(g, "forget snapshots").await?;
     let selected: Vec<Candidate> = repo
         .snapshots()
         .await?
@@ -55,7 +55,7 @@ pub async fn run(g: &Global, a: ForgetArgs) -> Result<i32> {
 
 /// `forget ID...`: refuses protected snapshots (removing none of the given ones).
 async fn explicit(g: &Global, a: &ForgetArgs) -> Result<i32> {
-    let repo = super::open(g).await?;
+    let repo = super::open_full(g, "forget snapshots").await?;
     let mut entries: Vec<SnapshotEntry> = Vec::new();
     for spec in &a.snapshots {
         let e = repo.find_snapshot(spec, None).await?;

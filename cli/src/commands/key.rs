@@ -4,6 +4,8 @@ use anyhow::{Context, Result};
 use serde_json::json;
 use zeroize::Zeroizing;
 
+use hvelv_engine::crypto::KeyKind;
+
 use crate::args::{Global, KeyCommand};
 
 /// The new password: from `--new-password-file`, else asked twice on a terminal (the global
@@ -23,21 +25,37 @@ fn new_password(g: &Global, file: Option<std::path::PathBuf>) -> Result<Zeroizin
 pub async fn run(g: &Global, k: KeyCommand) -> Result<i32> {
     match k {
         KeyCommand::List => list(g).await,
-        KeyCommand::Add { new_password_file } => {
-            let repo = super::open(g).await?;
+        KeyCommand::Add {
+            new_password_file,
+            put_only,
+            name,
+        } => {
+            let repo = super::open_full(g, "manage keys").await?;
             let pw = new_password(g, new_password_file)?;
             // New keys cost as much to attack as the one in use (chosen at init).
             let kdf = repo.current_kdf().await?;
-            let id = repo.add_key(&pw, kdf).await?;
+            let kind = if put_only {
+                KeyKind::PutOnly
+            } else {
+                KeyKind::Full
+            };
+            let id = repo.add_key_of(&pw, kdf, kind, &name).await?;
             if g.json {
-                super::print_json(&json!({ "key": id.to_hex() }))?;
+                super::print_json(&json!({ "key": id.to_hex(), "kind": kind }))?;
+            } else if put_only {
+                println!(
+                    "added put-only key {}: with it a client can only add backups (revoke it \
+                     with `hvelv key remove {}`)",
+                    id.short(),
+                    id.short()
+                );
             } else {
                 println!("added key {}", id.short());
             }
             Ok(crate::exit::OK)
         }
         KeyCommand::Remove { id } => {
-            let repo = super::open(g).await?;
+            let repo = super::open_full(g, "manage keys").await?;
             let removed = repo.remove_key(&id).await?;
             if g.json {
                 super::print_json(&json!({ "removed": removed }))?;
@@ -47,7 +65,7 @@ pub async fn run(g: &Global, k: KeyCommand) -> Result<i32> {
             Ok(crate::exit::OK)
         }
         KeyCommand::Passwd { new_password_file } => {
-            let mut repo = super::open(g).await?;
+            let mut repo = super::open_full(g, "manage keys").await?;
             let old = repo.key_id().to_owned();
             let pw = new_password(g, new_password_file)?;
             let kdf = repo.current_kdf().await?;
@@ -67,7 +85,7 @@ pub async fn run(g: &Global, k: KeyCommand) -> Result<i32> {
 }
 
 async fn list(g: &Global) -> Result<i32> {
-    let repo = super::open(g).await?;
+    let repo = super::open_full(g, "manage keys").await?;
     let keys = repo.list_keys().await?;
     let created = |t: i64| {
         chrono::DateTime::from_timestamp(t, 0)
@@ -86,6 +104,8 @@ async fn list(g: &Global) -> Result<i32> {
                     "id": k.id,
                     "short_id": &k.id[..8.min(k.id.len())],
                     "current": k.current,
+                    "kind": k.info.as_ref().map(|i| i.kind),
+                    "name": k.info.as_ref().map(|i| &i.name),
                     "host": k.info.as_ref().map(|i| &i.host),
                     "user": k.info.as_ref().map(|i| &i.user),
                     "created": k.info.as_ref().and_then(|i| chrono::DateTime::from_timestamp(i.created, 0)).map(|d| d.to_rfc3339()),
@@ -97,30 +117,38 @@ async fn list(g: &Global) -> Result<i32> {
         return Ok(crate::exit::OK);
     }
     println!(
-        "  {:<8}  {:<12}  {:<16}  {:<19}  kdf",
-        "id", "user", "host", "created"
+        "  {:<8}  {:<8}  {:<16}  {:<12}  {:<16}  {:<19}  kdf",
+        "id", "kind", "name", "user", "host", "created"
     );
     for k in &keys {
-        let (user, host, when) = match &k.info {
-            Some(i) => (i.user.clone(), i.host.clone(), created(i.created)),
-            None => ("-".into(), "-".into(), "-".into()),
+        let (kind, name, user, host, when) = match &k.info {
+            Some(i) => (
+                i.kind.as_str().to_owned(),
+                i.name.clone(),
+                i.user.clone(),
+                i.host.clone(),
+                created(i.created),
+            ),
+            None => ("?".into(), "-".into(), "-".into(), "-".into(), "-".into()),
         };
         let kdf = k
             .kdf
             .map(|p| format!("argon2id {} MiB, {} passes", p.m_cost / 1024, p.t_cost))
             .unwrap_or_else(|| "unreadable header".into());
         println!(
-            "{} {:<8}  {:<12}  {:<16}  {:<19}  {kdf}",
+            "{} {:<8}  {:<8}  {:<16}  {:<12}  {:<16}  {:<19}  {kdf}",
             if k.current { "*" } else { " " },
             &k.id[..8.min(k.id.len())],
+            kind,
+            name,
             user,
             host,
             when
         );
     }
     println!(
-        "{} keys; * = the key this password opened. User, host and creation time are sealed \
-         inside each key file, so only the current key's are shown.",
+        "{} keys; * = the key this password opened. Each key's label is sealed so that only \
+         full keys can read it; `?` marks an unreadable label.",
         keys.len()
     );
     Ok(crate::exit::OK)

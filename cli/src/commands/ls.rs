@@ -9,7 +9,7 @@ use hvelv_engine::tree::NodeKind;
 use crate::args::{Global, LsArgs};
 
 pub async fn run(g: &Global, a: LsArgs) -> Result<i32> {
-    let repo = super::open_indexed(g).await?;
+    let repo = super::open_indexed_full(g, "list files").await?;
     let snap = repo.find_snapshot(&a.snapshot, None).await?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());

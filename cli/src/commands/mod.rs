@@ -88,6 +88,19 @@ pub async fn open_indexed(g: &Global) -> Result<IndexedRepository> {
     repo.load_index().await.context("loading the index")
 }
 
+/// Open the repository with a full key: a put-only key is refused at once, saying why.
+pub async fn open_full(g: &Global, what: &str) -> Result<Repository> {
+    let repo = open(g).await?;
+    repo.require_full(what)?;
+    Ok(repo)
+}
+
+/// [`open_full`] and load the index.
+pub async fn open_indexed_full(g: &Global, what: &str) -> Result<IndexedRepository> {
+    let repo = open_full(g, what).await?;
+    repo.load_index().await.context("loading the index")
+}
+
 /// Print JSON to stdout.
 pub fn print_json(v: &impl serde::Serialize) -> Result<()> {
     println!("{}", serde_json::to_string_pretty(v)?);

@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::args::{Global, ProtectArgs};
 
 pub async fn run(g: &Global, a: ProtectArgs, protect: bool) -> Result<i32> {
-    let repo = super::open(g).await?;
+    let repo = super::open_full(g, "protect or unprotect snapshots").await?;
     let mut entries = Vec::new();
     for spec in &a.snapshots {
         let e = repo.find_snapshot(spec, None).await?;

@@ -16,7 +16,7 @@ pub async fn run(g: &Global, a: PruneArgs) -> Result<i32> {
         wait: a.wait,
     };
     if a.dry_run {
-        let repo = super::open_indexed(g).await?;
+        let repo = super::open_indexed_full(g, "prune").await?;
         let plan = prune::plan(&repo, &opts).await?;
         if g.json {
             super::print_json(&plan)?;
@@ -26,7 +26,7 @@ pub async fn run(g: &Global, a: PruneArgs) -> Result<i32> {
         }
         return Ok(crate::exit::OK);
     }
-    let repo = super::open(g).await?;
+    let repo = super::open_full(g, "prune").await?;
     let out = prune::prune(repo, &opts, Arc::new(NoProgress)).await?;
     if g.json {
         super::print_json(&out)?;

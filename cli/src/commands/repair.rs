@@ -32,7 +32,7 @@ pub async fn run(g: &Global, cmd: RepairCommand) -> Result<i32> {
 }
 
 async fn index(g: &Global, dry_run: bool) -> Result<i32> {
-    let repo = super::open(g).await?;
+    let repo = super::open_full(g, "repair the repository").await?;
     let out = repair_index(&repo, dry_run).await?;
     if g.json {
         super::print_json(&out)?;
@@ -75,7 +75,7 @@ async fn index(g: &Global, dry_run: bool) -> Result<i32> {
 }
 
 async fn snapshots(g: &Global, opts: SnapshotRepairOptions) -> Result<i32> {
-    let repo = super::open(g).await?;
+    let repo = super::open_full(g, "repair the repository").await?;
     let reporter = Reporter::new("verified", g.quiet, g.json);
     let r = repair_snapshots(repo, &opts, reporter.clone()).await;
     reporter.finish();

@@ -11,7 +11,7 @@ pub async fn run(g: &Global, a: RestoreArgs) -> Result<i32> {
         Some((s, p)) => (s.to_owned(), Some(p.to_owned())),
         None => (a.snapshot.clone(), None),
     };
-    let repo = super::open_indexed(g).await?;
+    let repo = super::open_indexed_full(g, "restore").await?;
     let snap = repo.find_snapshot(&spec, a.host.as_deref()).await?;
     let reporter = Reporter::new("restored", g.quiet, g.json);
     let opts = RestoreOptions {

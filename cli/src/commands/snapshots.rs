@@ -5,7 +5,7 @@ use anyhow::Result;
 use crate::args::{Global, SnapshotsArgs};
 
 pub async fn run(g: &Global, a: SnapshotsArgs) -> Result<i32> {
-    let repo = super::open(g).await?;
+    let repo = super::open_full(g, "list snapshots").await?;
     let list: Vec<_> = repo
         .snapshots()
         .await?

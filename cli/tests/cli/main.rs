@@ -13,5 +13,6 @@ mod forget;
 mod keys;
 mod noark5_package;
 mod prune;
+mod put_only;
 mod roundtrip;
 mod s3;

@@ -25,15 +25,16 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::exclude::Patterns;
 use super::fetch::{self, BlobReader};
+use super::files_cache::{CachedFile, FilesCache};
 use crate::backend::{create_content_addressed, FileKind};
 use crate::blob::{BlobSealer, BlobType};
 use crate::chunker::{ChunkReader, Chunker};
-use crate::crypto::KeySet;
+use crate::crypto::{KeyKind, KeySet, Session};
 use crate::error::{Error, ErrorKind, Result};
 use crate::fsmeta::{self, Names};
 use crate::gc::{JobKind, Lease};
-use crate::id::{BlobId, FileId};
-use crate::index::{Index, IndexFile};
+use crate::id::BlobId;
+use crate::index::{Index, IndexFile, IndexedPack};
 use crate::pack::{FinishedPack, PackBuilder};
 use crate::progress::Progress;
 use crate::repo::IndexedRepository;
@@ -71,6 +72,9 @@ pub struct BackupOptions {
     pub threads: usize,
     /// Count files and bytes first, for progress totals.
     pub scan_totals: bool,
+    /// Directory of the local files cache that put-only keys use instead of the parent
+    /// snapshot (which they cannot read); `None`: put-only backups read every file.
+    pub cache_dir: Option<PathBuf>,
 }
 
 impl Default for BackupOptions {
@@ -84,6 +88,7 @@ impl Default for BackupOptions {
             parent: ParentChoice::Auto,
             threads: 0,
             scan_totals: false,
+            cache_dir: None,
         }
     }
 }
@@ -97,6 +102,8 @@ pub struct BackupOutcome {
     pub warnings: Vec<String>,
     /// Packs from an interrupted earlier run that were indexed and reused.
     pub packs_recovered: usize,
+    /// Put-only keys: files found in the local files cache (`None`: no cache was used).
+    pub cached_files: Option<usize>,
 }
 
 const MAX_WARNINGS: usize = 1000;
@@ -121,8 +128,9 @@ pub(crate) struct Sealed {
 }
 
 /// Start `threads` seal workers reading `jobs` and sending to `sealed`; join them at the end.
+/// They seal with `session`'s key.
 pub(crate) fn spawn_sealers(
-    keys: &KeySet,
+    session: &Session,
     level: i32,
     threads: usize,
     jobs: crossbeam_channel::Receiver<Job>,
@@ -132,7 +140,7 @@ pub(crate) fn spawn_sealers(
     for i in 0..threads {
         let rx = jobs.clone();
         let tx = sealed.clone();
-        let mut sealer = BlobSealer::new(keys, level)?;
+        let mut sealer = BlobSealer::new(&session.sealer, level)?;
         let h = std::thread::Builder::new()
             .name(format!("hvelv-seal-{i}"))
             .spawn(move || -> Result<()> {
@@ -214,7 +222,9 @@ async fn backup_with_marker(
         .iter()
         .map(|p| p.to_string_lossy().into_owned())
         .collect();
+    let put_only = repo.key_kind() == KeyKind::PutOnly;
     let parent = match &opts.parent {
+        _ if put_only => None,
         ParentChoice::None => None,
         ParentChoice::Id(s) => Some(repo.find_snapshot(s, None).await?),
         ParentChoice::Auto => repo
@@ -224,6 +234,34 @@ async fn backup_with_marker(
             .rev()
             .find(|s| s.snapshot.host == opts.host && s.snapshot.paths == path_strings),
     };
+    // A put-only key cannot read snapshots: its parent shortcut is the local files cache.
+    let cache_path = match (&opts.cache_dir, put_only) {
+        (Some(dir), true) => Some(dir.join(FilesCache::file_name(
+            repo.keys(),
+            &repo.config().id,
+            &opts.host,
+            &path_strings,
+        ))),
+        _ => None,
+    };
+    if put_only && matches!(opts.parent, ParentChoice::Id(_)) {
+        return Err(crate::crypto::put_only_refusal(
+            "use a parent snapshot (a put-only key skips unchanged files with its local files \
+             cache instead)",
+        ));
+    }
+    let old_cache = match (&cache_path, &opts.parent) {
+        (Some(p), ParentChoice::Auto) => match FilesCache::load(repo.keys(), p) {
+            Ok(c) => c,
+            Err(e) => {
+                progress.warn(&format!("{e}; reading every file"));
+                None
+            }
+        },
+        _ => None,
+    };
+    let cached_files = old_cache.as_ref().map(FilesCache::len);
+    let new_cache = cache_path.as_ref().map(|_| FilesCache::new(repo.keys()));
     let parent_tree = match &parent {
         Some(p) => Some(p.snapshot.tree_id()?),
         None => None,
@@ -245,13 +283,15 @@ async fn backup_with_marker(
         fetcher,
         index: index.clone(),
         keys: keys.clone(),
-        sealer: repo.sealer().clone(),
+        opener: repo.opener().clone(),
     };
+    // Everything this backup stores is sealed with one session's key.
+    let session = repo.session()?;
 
     let (job_tx, job_rx) = crossbeam_channel::bounded::<Job>(threads * 2);
     let (sealed_tx, sealed_rx) = mpsc::channel::<Sealed>(threads * 2);
 
-    let workers = spawn_sealers(&keys, level, threads, job_rx, sealed_tx)?;
+    let workers = spawn_sealers(&session, level, threads, job_rx, sealed_tx)?;
 
     // Optional scanner for progress totals.
     if opts.scan_totals {
@@ -288,10 +328,12 @@ async fn backup_with_marker(
                     summary: Summary::default(),
                     warnings: Vec::new(),
                     progress: &*progress,
+                    old_cache,
+                    new_cache,
                 };
                 w.devices = one_fs.then(|| devices_of(&paths));
                 let r = w.run(&paths, parent_tree);
-                let _ = walk_tx.send(r.map(|id| (id, w.summary, w.warnings)));
+                let _ = walk_tx.send(r.map(|id| (id, w.summary, w.warnings, w.new_cache)));
             })
             .map_err(|e| Error::new(ErrorKind::Io, format!("cannot start a thread: {e}")))?;
     }
@@ -299,7 +341,7 @@ async fn backup_with_marker(
     // Async side: serve parent-tree reads and collect sealed blobs into packs.
     let backend = repo.backend().clone();
     let serve = tokio::spawn(fetch::serve(backend, fetch_rx, 4));
-    let collected = collect(repo, sealed_rx).await;
+    let collected = collect(repo, &session, sealed_rx).await;
     let walked = walk_rx.await.map_err(|_| {
         Error::new(
             ErrorKind::Io,
@@ -308,12 +350,12 @@ async fn backup_with_marker(
     })?;
     join_sealers(workers)?;
     let _ = serve.await;
-    let (root, mut summary, warnings) = walked?;
+    let (root, mut summary, mut warnings, new_cache) = walked?;
     let stats = collected?;
 
     let mut idx = (**repo.index()).clone();
-    for (pack, entries) in &stats.packs {
-        idx.add_pack(*pack, entries);
+    for p in &stats.packs {
+        idx.add_pack(p.id, p.session, &p.entries);
     }
     repo.set_index(idx);
 
@@ -338,10 +380,19 @@ async fn backup_with_marker(
         repaired: None,
     };
     let id = repo.commit_snapshot(&snapshot).await?;
+    // Only after the snapshot is committed: the cache then names chunks that are stored.
+    if let (Some(cache), Some(path)) = (new_cache, cache_path) {
+        if let Err(e) = cache.save(&path) {
+            let msg = format!("{e}; the next backup will read every file");
+            progress.warn(&msg);
+            warnings.push(msg);
+        }
+    }
     Ok(BackupOutcome {
         snapshot: SnapshotEntry { id, snapshot },
         warnings,
         packs_recovered: recovery.packs_recovered,
+        cached_files,
     })
 }
 
@@ -372,7 +423,7 @@ fn absolute(p: &Path) -> Result<PathBuf> {
 /// What [`collect`] stored.
 #[derive(Default)]
 pub(crate) struct CollectStats {
-    pub packs: Vec<(FileId, Vec<crate::pack::PackEntry>)>,
+    pub packs: Vec<IndexedPack>,
     pub bytes_stored: u64,
     pub blobs: u64,
 }
@@ -381,6 +432,7 @@ pub(crate) struct CollectStats {
 /// `PACKS_PER_INDEX` packs and at the end).
 pub(crate) async fn collect(
     repo: &IndexedRepository,
+    session: &Session,
     mut rx: mpsc::Receiver<Sealed>,
 ) -> Result<CollectStats> {
     let pack_size = repo.config().pack_size as usize;
@@ -390,15 +442,14 @@ pub(crate) async fn collect(
     let mut stats = CollectStats::default();
     let mut pending_index = IndexFile::default();
 
-    type Upload = Result<(FileId, Vec<crate::pack::PackEntry>)>;
+    type Upload = Result<IndexedPack>;
     /// Record a finished upload in the pending index file.
     fn record(
         r: std::result::Result<Upload, tokio::task::JoinError>,
         pending: &mut IndexFile,
     ) -> Result<()> {
-        let (id, entries) =
-            r.map_err(|e| Error::new(ErrorKind::Io, format!("upload task failed: {e}")))??;
-        pending.packs.push((id, entries));
+        let p = r.map_err(|e| Error::new(ErrorKind::Io, format!("upload task failed: {e}")))??;
+        pending.packs.push(p);
         Ok(())
     }
     async fn finish_one(
@@ -412,17 +463,26 @@ pub(crate) async fn collect(
     }
 
     let start_upload = |uploads: &mut tokio::task::JoinSet<_>, b: PackBuilder| -> Result<()> {
-        let FinishedPack { id, bytes, entries } = b.finish(repo.sealer())?;
+        let FinishedPack {
+            id,
+            bytes,
+            session,
+            entries,
+        } = b.finish(session)?;
         let be = repo.backend().clone();
         uploads.spawn(async move {
             create_content_addressed(&*be, FileKind::Pack, &id.to_hex(), Bytes::from(bytes))
                 .await?;
-            Ok((id, entries))
+            Ok(IndexedPack {
+                id,
+                session,
+                entries,
+            })
         });
         Ok(())
     };
 
-    let mut all: Vec<(FileId, Vec<crate::pack::PackEntry>)> = Vec::new();
+    let mut all: Vec<IndexedPack> = Vec::new();
     while let Some(s) = rx.recv().await {
         stats.bytes_stored += s.bytes.len() as u64;
         stats.blobs += 1;
@@ -529,6 +589,10 @@ struct Walker<'a> {
     summary: Summary,
     warnings: Vec<String>,
     progress: &'a dyn Progress,
+    /// Put-only keys: the files of the last backup, by keyed path hash.
+    old_cache: Option<FilesCache>,
+    /// Put-only keys: the files of this backup, saved after the snapshot is committed.
+    new_cache: Option<FilesCache>,
 }
 
 impl Walker<'_> {
@@ -715,6 +779,25 @@ impl Walker<'_> {
                 if node.nlink > 1 {
                     self.hardlinks.insert(link_key, node.content.clone());
                 }
+                self.remember(path, node);
+                return Ok(true);
+            }
+        }
+        let cache_key = self.new_cache.as_ref().map(|c| c.path_key(path));
+        let cached = match (&self.old_cache, &cache_key) {
+            (Some(c), Some(k)) => c.get(k),
+            _ => None,
+        };
+        let was_cached = cached.is_some();
+        if let Some(c) = cached {
+            if c.unchanged(node) && c.content.iter().all(|id| self.index.dedup_hit(id)) {
+                node.content = c.content.clone();
+                self.summary.files_unchanged += 1;
+                self.progress.bytes(node.size);
+                if node.nlink > 1 {
+                    self.hardlinks.insert(link_key, node.content.clone());
+                }
+                self.remember(path, node);
                 return Ok(true);
             }
         }
@@ -764,7 +847,7 @@ impl Walker<'_> {
         }
         node.size = read;
         node.content = content;
-        if parent.is_some() {
+        if parent.is_some() || was_cached {
             self.summary.files_changed += 1;
         } else {
             self.summary.files_new += 1;
@@ -772,7 +855,16 @@ impl Walker<'_> {
         if node.nlink > 1 {
             self.hardlinks.insert(link_key, node.content.clone());
         }
+        self.remember(path, node);
         Ok(true)
+    }
+
+    /// Put-only keys: note the stored file in the new files cache.
+    fn remember(&mut self, path: &Path, node: &Node) {
+        if let Some(c) = &mut self.new_cache {
+            let k = c.path_key(path);
+            c.insert(k, CachedFile::of(node));
+        }
     }
 }
 

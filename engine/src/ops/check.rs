@@ -22,13 +22,14 @@ pub use super::verify::{Budget, Coverage, ReadData};
 use crate::backend::FileKind;
 use crate::blob::BlobType;
 use crate::error::{Error, ErrorKind, Result};
-use crate::format::sealed::{INDEX_MAGIC, SNAPSHOT_MAGIC};
+use crate::format::sealed::INDEX_MAGIC;
 use crate::id::{BlobId, FileId};
+use crate::index::IndexedPack;
 use crate::index::{IdMap, Index, IndexFile};
-use crate::pack::{PackEntry, TRAILER_LEN};
+use crate::pack::{PackEntry, PackHeader, TRAILER_LEN};
 use crate::progress::Progress;
 use crate::repo::{IndexedRepository, Repository};
-use crate::snapshot::{Snapshot, SnapshotEntry};
+use crate::snapshot::SnapshotEntry;
 
 /// Options of [`check`].
 #[derive(Debug, Clone)]
@@ -216,6 +217,7 @@ pub(crate) async fn run(
     opts: &CheckOptions,
     progress: Arc<dyn Progress>,
 ) -> Result<Checked> {
+    repo.require_full("check the repository")?;
     let be = repo.backend().clone();
     let mut c = Checker {
         problems: Vec::new(),
@@ -237,9 +239,8 @@ pub(crate) async fn run(
     let mut snapshots = Vec::new();
     for (name, _) in snap_names {
         let r = repo
-            .read_sealed(FileKind::Snapshot, SNAPSHOT_MAGIC, &name)
+            .read_snapshot(&name)
             .await
-            .and_then(|p| Snapshot::decode(&p))
             .and_then(|s| Ok((FileId::from_hex(&name)?, s.tree_id()?, s)));
         match r {
             Ok((id, _, snapshot)) => snapshots.push(SnapshotEntry { id, snapshot }),
@@ -277,13 +278,13 @@ pub(crate) async fn run(
         .collect()
         .await;
     let mut index = Index::new();
-    let mut index_entries: IdMap<FileId, Vec<PackEntry>> = IdMap::default();
+    let mut index_entries: IdMap<FileId, IndexedPack> = IdMap::default();
     for (name, r) in loaded {
         match r {
             Ok(f) => {
                 index.merge(&f);
-                for (pack, entries) in f.packs {
-                    index_entries.entry(pack).or_insert(entries);
+                for p in f.packs {
+                    index_entries.entry(p.id).or_insert(p);
                 }
             }
             Err(e) => {
@@ -318,7 +319,7 @@ pub(crate) async fn run(
     let mut pack_ids: Vec<FileId> = index_entries.keys().copied().collect();
     pack_ids.sort();
     for pack in &pack_ids {
-        let entries = &index_entries[pack];
+        let entries = &index_entries[pack].entries;
         let uses_here =
             |e: &PackEntry| index.get(&e.id).map(|l| index.pack_id(l.pack)) == Some(*pack);
         match listed.get(pack) {
@@ -376,7 +377,7 @@ pub(crate) async fn run(
         .filter(|(id, _)| !full_set.contains(id))
         .copied()
         .collect();
-    let headers: Vec<(FileId, Result<Vec<PackEntry>>)> = stream::iter(header_jobs)
+    let headers: Vec<(FileId, Result<PackHeader>)> = stream::iter(header_jobs)
         .map(|(id, size)| {
             let repo = &repo;
             async move { (id, repo.read_pack_header(&id.to_hex(), size).await) }
@@ -389,15 +390,9 @@ pub(crate) async fn run(
     let mut recovery = (*index).clone();
     for (pack, r) in headers {
         if let (Ok(h), false) = (&r, index_entries.contains_key(&pack)) {
-            recovery.add_pack(pack, h);
+            recovery.add_pack(pack, h.session, &h.entries);
         }
-        apply_header(
-            &mut c,
-            &index,
-            index_entries.get(&pack).map(Vec::as_slice),
-            pack,
-            r,
-        );
+        apply_header(&mut c, &index, index_entries.get(&pack), pack, r);
     }
 
     // Packs read in full.
@@ -414,8 +409,7 @@ pub(crate) async fn run(
         let mut results = stream::iter(full.clone())
             .map(|(id, size)| {
                 let be = be.clone();
-                let keys = repo.keys().clone();
-                let sealer = repo.sealer().clone();
+                let opener = repo.opener().clone();
                 let indexed = index_entries.get(&id).cloned();
                 async move {
                     let r = async {
@@ -424,7 +418,7 @@ pub(crate) async fn run(
                             .await
                             .map_err(|e| e.context(format!("reading pack {}", id.short())))?;
                         tokio::task::spawn_blocking(move || {
-                            verify::verify_pack(&keys, &sealer, &id, &bytes, indexed.as_deref())
+                            verify::verify_pack(&opener, &id, &bytes, indexed.as_ref())
                         })
                         .await
                         .map_err(|e| Error::new(ErrorKind::Io, format!("verify task failed: {e}")))
@@ -450,7 +444,7 @@ pub(crate) async fn run(
                     if !indexed {
                         // Reported (and its blobs attributed) as a header read would, intact or not.
                         if let Some(h) = &v.header {
-                            recovery.add_pack(id, h);
+                            recovery.add_pack(id, h.session, &h.entries);
                         }
                         let r = v
                             .header
@@ -680,13 +674,13 @@ pub(crate) async fn run(
 fn apply_header(
     c: &mut Checker,
     index: &Index,
-    indexed: Option<&[PackEntry]>,
+    indexed: Option<&IndexedPack>,
     pack: FileId,
-    r: Result<Vec<PackEntry>>,
+    r: Result<PackHeader>,
 ) {
     match (r, indexed) {
         (Ok(h), Some(ix)) => {
-            if !verify::same_entries(&h, ix) {
+            if !verify::same_entries(&h.entries, &ix.entries) || h.session != ix.session {
                 c.pack(
                     pack,
                     ProblemKind::PackDamaged,
@@ -696,7 +690,7 @@ fn apply_header(
         }
         (Ok(h), None) => {
             let p = c.pack(pack, ProblemKind::PackUnindexed, None);
-            for e in h.iter().filter(|e| !index.contains(&e.id)) {
+            for e in h.entries.iter().filter(|e| !index.contains(&e.id)) {
                 c.lose(e.id, p);
             }
         }

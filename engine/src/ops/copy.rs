@@ -90,6 +90,11 @@ pub async fn copy(
     selected: Vec<SnapshotEntry>,
     progress: Arc<dyn Progress>,
 ) -> Result<CopyOutcome> {
+    src.require_full("copy snapshots from this repository")?;
+    dst.require_full(
+        "copy into this repository (copy must see the target's snapshots to skip those already \
+         there)",
+    )?;
     ensure_compatible(src, dst)?;
     // The target sees a backup-like job: prune there must not delete what this copy relies on.
     let lease = Lease::acquire(dst, JobKind::Backup).await?;
@@ -124,12 +129,13 @@ async fn copy_with_marker(
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2);
+    let session = dst.session()?;
     for s in selected {
         progress.phase(&format!("copy {}", s.id.short()));
         let (job_tx, job_rx) = crossbeam_channel::bounded::<Job>(threads * 2);
         let (sealed_tx, sealed_rx) = mpsc::channel(threads * 2);
         let workers = spawn_sealers(
-            dst.keys(),
+            &session,
             dst.config().zstd_level,
             threads,
             job_rx,
@@ -138,7 +144,7 @@ async fn copy_with_marker(
         let sent = {
             let dst_ro: &IndexedRepository = dst;
             let feed = send_snapshot(src, dst_ro, &s, job_tx, progress);
-            let (fed, collected) = tokio::join!(feed, collect(dst_ro, sealed_rx));
+            let (fed, collected) = tokio::join!(feed, collect(dst_ro, &session, sealed_rx));
             // A failed feed closes the job channel, which ends the collector early; report the
             // feed's error first.
             let fed = fed?;
@@ -150,8 +156,8 @@ async fn copy_with_marker(
         joined?;
         let ((blobs, bytes), stats) = sent;
         let mut idx = (**dst.index()).clone();
-        for (pack, entries) in &stats.packs {
-            idx.add_pack(*pack, entries);
+        for p in &stats.packs {
+            idx.add_pack(p.id, p.session, &p.entries);
         }
         dst.set_index(idx);
         out.blobs += blobs;

@@ -107,6 +107,7 @@ pub async fn diff(
     b: &SnapshotEntry,
     mut visit: impl FnMut(&Entry),
 ) -> Result<DiffStats> {
+    repo.require_full("compare snapshots")?;
     let mut stats = DiffStats::default();
     let ta = a.snapshot.tree_id()?;
     let tb = b.snapshot.tree_id()?;

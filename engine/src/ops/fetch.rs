@@ -12,7 +12,7 @@ use tokio::sync::{mpsc, oneshot, Semaphore};
 
 use crate::backend::{DynBackend, FileKind};
 use crate::blob::{open_blob, BlobType};
-use crate::crypto::{KeySet, Sealer};
+use crate::crypto::{KeySet, Opener};
 use crate::error::{Error, ErrorKind, Result};
 use crate::id::{BlobId, FileId};
 use crate::index::{Index, Location};
@@ -95,7 +95,7 @@ pub(crate) struct BlobReader {
     pub fetcher: Fetcher,
     pub index: Arc<Index>,
     pub keys: Arc<KeySet>,
-    pub sealer: Sealer,
+    pub opener: Opener,
 }
 
 impl BlobReader {
@@ -125,7 +125,8 @@ impl BlobReader {
     pub fn finish(&self, ty: BlobType, id: &BlobId, loc: Location, p: Pending) -> Result<Vec<u8>> {
         let pack = self.index.pack_id(loc.pack);
         let sealed = wait(p)?;
-        open_blob(&self.keys, &self.sealer, ty, id, &sealed)
+        let sealer = self.opener.session(&self.index.pack_session(loc.pack))?;
+        open_blob(&self.keys, &sealer, ty, id, &sealed)
             .map_err(|e| e.context(format!("pack {}", pack.short())))
     }
 

@@ -15,6 +15,7 @@ pub async fn walk(
     subpath: Option<&str>,
     mut visit: impl FnMut(&[u8], &Node),
 ) -> Result<()> {
+    repo.require_full("list files")?;
     let root = repo.read_tree(&snap.snapshot.tree_id()?).await?;
     let mut tree = Arc::new(root);
     let mut base = Vec::new();

@@ -8,6 +8,7 @@ pub mod copy;
 pub mod diff;
 pub mod exclude;
 pub(crate) mod fetch;
+mod files_cache;
 pub mod forget;
 pub mod ls;
 pub mod prune;

@@ -23,11 +23,12 @@ use futures::stream::{self, StreamExt, TryStreamExt};
 use serde::Serialize;
 
 use crate::backend::{create_content_addressed, DynBackend, FileKind};
-use crate::blob::{open_blob, BlobType};
+use crate::blob::{reseal_blob, BlobType};
+use crate::crypto::Session;
 use crate::error::{Error, ErrorKind, Result};
 use crate::gc::{self, GcState, Job, JobKind, Lease};
 use crate::id::{BlobId, FileId};
-use crate::index::{IdMap, IndexFile};
+use crate::index::{IdMap, IndexFile, IndexedPack};
 use crate::pack::{self, FinishedPack, PackBuilder, PackEntry};
 use crate::progress::Progress;
 use crate::repo::{IndexedRepository, Repository};
@@ -212,6 +213,7 @@ async fn remove_pack(be: DynBackend, name: String, size: Option<u64>) -> Result<
 
 /// Work out what prune would do. Read-only.
 pub async fn plan(repo: &IndexedRepository, opts: &PruneOptions) -> Result<PrunePlan> {
+    repo.require_full("prune")?;
     let (plan, _, _) = plan_inner(repo, opts, None).await?;
     Ok(plan)
 }
@@ -335,6 +337,7 @@ pub async fn prune(
     opts: &PruneOptions,
     progress: Arc<dyn Progress>,
 ) -> Result<PruneOutcome> {
+    repo.require_full("prune")?;
     let lease = Lease::acquire(&repo, JobKind::Prune).await?;
     let r = prune_with_marker(repo.clone(), opts, &*progress, &lease).await;
     lease.release().await;
@@ -448,6 +451,8 @@ async fn repack_packs(
     let mut tree = PackBuilder::with_capacity(1024 * 1024);
     let mut written = IndexFile::default();
     let mut copied: HashSet<BlobId> = HashSet::new();
+    // Carried-over blobs are re-sealed with this prune's own session: a pack has one session.
+    let session = repo.session()?;
     for pack_id in packs {
         let pos = index.pack_position(pack_id);
         let name = pack_id.to_hex();
@@ -463,11 +468,13 @@ async fn repack_packs(
                 pack_id.short()
             )));
         }
-        let entries = pack::read_header(repo.sealer(), &bytes)
+        let header = pack::read_header(repo.opener(), &bytes)
             .map_err(|e| e.context(format!("pack {}", pack_id.short())))?;
         let keys = repo.keys().clone();
-        let sealer = repo.sealer().clone();
-        let live: Vec<PackEntry> = entries
+        let from = repo.opener().session(&header.session)?;
+        let to = session.sealer.clone();
+        let live: Vec<PackEntry> = header
+            .entries
             .into_iter()
             .filter(|e| {
                 marks.live.contains(&e.id)
@@ -475,15 +482,16 @@ async fn repack_packs(
                     && !copied.contains(&e.id)
             })
             .collect();
-        // Authenticate every blob that is carried over (CPU work off the async threads).
+        // Authenticate every blob that is carried over and re-seal it (CPU work off the async
+        // threads).
         let checked: Vec<(PackEntry, Vec<u8>)> = {
             let bytes = bytes.clone();
             tokio::task::spawn_blocking(move || {
                 live.into_iter()
                     .map(|e| {
                         let s = &bytes[e.offset as usize..(e.offset + e.length) as usize];
-                        open_blob(&keys, &sealer, e.ty, &e.id, s)?;
-                        Ok((e, s.to_vec()))
+                        let moved = reseal_blob(&keys, &from, &to, e.ty, &e.id, s)?;
+                        Ok((e, moved))
                     })
                     .collect::<Result<Vec<_>>>()
             })
@@ -506,14 +514,14 @@ async fn repack_packs(
             b.add(e.ty, e.id, e.raw_length, &sealed);
             if b.size() >= limit {
                 let full = std::mem::replace(b, PackBuilder::with_capacity(limit));
-                written.packs.push(upload(repo, full).await?);
+                written.packs.push(upload(repo, &session, full).await?);
             }
         }
         progress.files(1);
     }
     for b in [data, tree] {
         if b.count() > 0 {
-            written.packs.push(upload(repo, b).await?);
+            written.packs.push(upload(repo, &session, b).await?);
         }
     }
     if !written.packs.is_empty() {
@@ -522,8 +530,17 @@ async fn repack_packs(
     Ok(written.packs.len())
 }
 
-async fn upload(repo: &IndexedRepository, b: PackBuilder) -> Result<(FileId, Vec<PackEntry>)> {
-    let FinishedPack { id, bytes, entries } = b.finish(repo.sealer())?;
+async fn upload(
+    repo: &IndexedRepository,
+    session: &Session,
+    b: PackBuilder,
+) -> Result<IndexedPack> {
+    let FinishedPack {
+        id,
+        bytes,
+        session,
+        entries,
+    } = b.finish(session)?;
     create_content_addressed(
         &**repo.backend(),
         FileKind::Pack,
@@ -531,7 +548,11 @@ async fn upload(repo: &IndexedRepository, b: PackBuilder) -> Result<(FileId, Vec
         Bytes::from(bytes),
     )
     .await?;
-    Ok((id, entries))
+    Ok(IndexedPack {
+        id,
+        session,
+        entries,
+    })
 }
 
 /// Execute generations whose jobs have ended.
@@ -560,10 +581,10 @@ async fn delete_generations(
     let mut elsewhere: IdMap<BlobId, bool> = IdMap::default();
     let mut contents: BTreeMap<FileId, Vec<BlobId>> = BTreeMap::new();
     for (_, f) in &files {
-        for (pack, entries) in &f.packs {
-            if doomed.contains(pack) {
-                let c = contents.entry(*pack).or_default();
-                for e in entries {
+        for p in &f.packs {
+            if doomed.contains(&p.id) {
+                let c = contents.entry(p.id).or_default();
+                for e in &p.entries {
                     c.push(e.id);
                     elsewhere.entry(e.id).or_insert(false);
                 }
@@ -571,9 +592,9 @@ async fn delete_generations(
         }
     }
     for (_, f) in &files {
-        for (pack, entries) in &f.packs {
-            if !doomed.contains(pack) {
-                for e in entries {
+        for p in &f.packs {
+            if !doomed.contains(&p.id) {
+                for e in &p.entries {
                     if let Some(v) = elsewhere.get_mut(&e.id) {
                         *v = true;
                     }
@@ -597,11 +618,11 @@ async fn delete_generations(
     let mut replaced = Vec::new();
     let mut rewritten = IndexFile::default();
     for (name, f) in &files {
-        if f.packs.iter().any(|(p, _)| delete.contains(p)) {
+        if f.packs.iter().any(|p| delete.contains(&p.id)) {
             replaced.push(name.clone());
-            for (p, e) in &f.packs {
-                if !delete.contains(p) && !rewritten.packs.iter().any(|(q, _)| q == p) {
-                    rewritten.packs.push((*p, e.clone()));
+            for p in &f.packs {
+                if !delete.contains(&p.id) && !rewritten.packs.iter().any(|q| q.id == p.id) {
+                    rewritten.packs.push(p.clone());
                 }
             }
         }

@@ -20,8 +20,8 @@ use crate::backend::{create_content_addressed, FileKind};
 use crate::blob::{BlobSealer, BlobType};
 use crate::error::{Error, ErrorKind, Result};
 use crate::id::{BlobId, FileId};
-use crate::index::{IdMap, Index, IndexFile};
-use crate::pack::{PackBuilder, PackEntry};
+use crate::index::{IdMap, Index, IndexFile, IndexedPack};
+use crate::pack::{PackBuilder, PackHeader};
 use crate::progress::Progress;
 use crate::repo::Repository;
 use crate::snapshot::{RepairNote, SnapshotEntry};
@@ -53,6 +53,7 @@ pub struct IndexRepair {
 
 /// Rebuild the index from the headers of every pack; see the module docs for the order.
 pub async fn repair_index(repo: &Repository, dry_run: bool) -> Result<IndexRepair> {
+    repo.require_full("rebuild the index")?;
     let be = repo.backend().clone();
     let old: Vec<String> = be
         .list(FileKind::Index)
@@ -62,7 +63,7 @@ pub async fn repair_index(repo: &Repository, dry_run: bool) -> Result<IndexRepai
         .collect();
     let packs = be.list(FileKind::Pack).await?;
     let reader = repo.clone().with_index(Index::new());
-    let headers: Vec<(String, Result<Vec<PackEntry>>)> = stream::iter(packs)
+    let headers: Vec<(String, Result<PackHeader>)> = stream::iter(packs)
         .map(|(name, size)| {
             let reader = &reader;
             async move {
@@ -77,39 +78,43 @@ pub async fn repair_index(repo: &Repository, dry_run: bool) -> Result<IndexRepai
         dry_run,
         ..Default::default()
     };
-    let mut good: Vec<(FileId, Vec<PackEntry>)> = Vec::new();
+    let mut good: Vec<IndexedPack> = Vec::new();
     let mut unreadable = Vec::new();
     for (name, r) in headers {
         match (FileId::from_hex(&name), r) {
-            (Ok(id), Ok(entries)) => good.push((id, entries)),
+            (Ok(id), Ok(h)) => good.push(IndexedPack {
+                id,
+                session: h.session,
+                entries: h.entries,
+            }),
             (Ok(id), Err(e)) => unreadable.push((id, name, e.to_string())),
             (Err(e), _) => out.packs_unreadable.push((name, e.to_string())),
         }
     }
     if !unreadable.is_empty() {
-        let mut old_entries: IdMap<FileId, Vec<PackEntry>> = IdMap::default();
+        let mut old_entries: IdMap<FileId, IndexedPack> = IdMap::default();
         for name in &old {
             let r = repo
                 .read_sealed(FileKind::Index, crate::format::sealed::INDEX_MAGIC, name)
                 .await
                 .and_then(|p| IndexFile::decode(&p));
             if let Ok(f) = r {
-                for (pack, entries) in f.packs {
-                    old_entries.entry(pack).or_insert(entries);
+                for p in f.packs {
+                    old_entries.entry(p.id).or_insert(p);
                 }
             }
         }
         for (id, name, e) in unreadable {
-            if let Some(entries) = old_entries.remove(&id) {
-                good.push((id, entries));
+            if let Some(p) = old_entries.remove(&id) {
+                good.push(p);
                 out.packs_kept.push(name.clone());
             }
             out.packs_unreadable.push((name, e));
         }
     }
-    good.sort_by_key(|p| p.0);
+    good.sort_by_key(|p| p.id);
     out.packs_indexed = good.len();
-    out.blobs = good.iter().map(|p| p.1.len()).sum();
+    out.blobs = good.iter().map(|p| p.entries.len()).sum();
     out.packs_unreadable.sort();
     if dry_run {
         out.index_files_removed = old;
@@ -255,6 +260,7 @@ pub async fn repair_snapshots(
     opts: &SnapshotRepairOptions,
     progress: Arc<dyn Progress>,
 ) -> Result<SnapshotsRepair> {
+    repo.require_full("repair snapshots")?;
     let copts = CheckOptions {
         read_data: if opts.read_data {
             ReadData::All
@@ -298,10 +304,11 @@ pub async fn repair_snapshots(
         ..Default::default()
     };
     let repo = &checked.repo;
+    let session = repo.session()?;
     let mut rw = Rewriter {
         checked: &checked,
         memo: IdMap::default(),
-        sealer: BlobSealer::new(repo.keys(), repo.config().zstd_level)?,
+        sealer: BlobSealer::new(&session.sealer, repo.config().zstd_level)?,
         pack: PackBuilder::with_capacity(1 << 20),
         added: IdMap::default(),
         note: RepairNote::default(),
@@ -368,7 +375,7 @@ pub async fn repair_snapshots(
     }
     // New trees: pack, then index, then snapshots, then (forget) originals.
     if rw.pack.count() > 0 {
-        let pack = std::mem::take(&mut rw.pack).finish(repo.sealer())?;
+        let pack = std::mem::take(&mut rw.pack).finish(&session)?;
         create_content_addressed(
             &**repo.backend(),
             FileKind::Pack,
@@ -377,7 +384,11 @@ pub async fn repair_snapshots(
         )
         .await?;
         repo.save_index(&IndexFile {
-            packs: vec![(pack.id, pack.entries)],
+            packs: vec![IndexedPack {
+                id: pack.id,
+                session: pack.session,
+                entries: pack.entries,
+            }],
         })
         .await?;
     }

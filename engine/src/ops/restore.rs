@@ -136,6 +136,7 @@ pub async fn restore(
     opts: &RestoreOptions,
     progress: Arc<dyn Progress>,
 ) -> Result<RestoreOutcome> {
+    repo.require_full("restore")?;
     let includes = Patterns::new(&opts.includes)?;
     let excludes = Patterns::new(&opts.excludes)?;
     std::fs::create_dir_all(target)
@@ -145,7 +146,7 @@ pub async fn restore(
         fetcher,
         index: repo.index().clone(),
         keys: repo.keys().clone(),
-        sealer: repo.sealer().clone(),
+        opener: repo.opener().clone(),
     };
     let root_id = snap.snapshot.tree_id()?;
     let threads = if opts.threads > 0 {

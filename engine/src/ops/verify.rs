@@ -15,11 +15,12 @@ use serde::Serialize;
 
 use crate::backend::FileKind;
 use crate::blob::open_blob;
-use crate::crypto::{KeySet, Sealer};
+use crate::crypto::Opener;
 use crate::error::{Error, Result};
 use crate::format::codec::{Reader, Writer};
 use crate::format::sealed::VERIFY_MAGIC;
 use crate::id::{BlobId, FileId};
+use crate::index::IndexedPack;
 use crate::pack::{self, PackEntry};
 use crate::repo::Repository;
 
@@ -275,7 +276,7 @@ pub(crate) struct PackVerdict {
     /// Blobs that fail authentication or are out of bounds.
     pub damaged: Vec<(BlobId, String)>,
     /// The pack's header, if it can be read.
-    pub header: Option<Vec<PackEntry>>,
+    pub header: Option<pack::PackHeader>,
 }
 
 impl PackVerdict {
@@ -287,34 +288,46 @@ impl PackVerdict {
 /// Verify a whole pack held in memory: its name, its header against `indexed` (the index's
 /// entries for it, if any) and every blob (AEAD tag and content id). Pure CPU work.
 pub(crate) fn verify_pack(
-    keys: &KeySet,
-    sealer: &Sealer,
+    opener: &Opener,
     id: &FileId,
     bytes: &[u8],
-    indexed: Option<&[PackEntry]>,
+    indexed: Option<&IndexedPack>,
 ) -> PackVerdict {
+    let keys = opener.keys();
     let mut v = PackVerdict::default();
     if FileId::of(bytes) != *id {
         v.pack_errors
             .push("its content does not match its name".to_owned());
     }
-    let header = pack::read_header(sealer, bytes);
-    let entries: Vec<PackEntry> = match (&header, indexed) {
+    let header = pack::read_header(opener, bytes);
+    let (session, entries): (Option<[u8; 32]>, Vec<PackEntry>) = match (&header, indexed) {
         (Ok(h), Some(ix)) => {
-            if !same_entries(h, ix) {
+            if !same_entries(&h.entries, &ix.entries) || h.session != ix.session {
                 v.pack_errors
                     .push("its header does not match the index".to_owned());
             }
-            ix.to_vec()
+            (Some(ix.session), ix.entries.clone())
         }
-        (Ok(h), None) => h.clone(),
+        (Ok(h), None) => (Some(h.session), h.entries.clone()),
         (Err(e), ix) => {
             v.pack_errors
                 .push(format!("its header cannot be read ({e})"));
-            ix.map(<[PackEntry]>::to_vec).unwrap_or_default()
+            match ix {
+                Some(ix) => (Some(ix.session), ix.entries.clone()),
+                None => (None, Vec::new()),
+            }
         }
     };
     v.header = header.ok();
+    let sealer = match session.map(|s| opener.session(&s)) {
+        Some(Ok(s)) => s,
+        Some(Err(e)) => {
+            v.pack_errors
+                .push(format!("its session key cannot be derived ({e})"));
+            return v;
+        }
+        None => return v,
+    };
     for e in entries {
         let start = e.offset as usize;
         let Some(sealed) = start
@@ -325,7 +338,7 @@ pub(crate) fn verify_pack(
                 .push((e.id, "lies beyond the end of the pack".to_owned()));
             continue;
         };
-        if let Err(err) = open_blob(keys, sealer, e.ty, &e.id, sealed) {
+        if let Err(err) = open_blob(keys, &sealer, e.ty, &e.id, sealed) {
             v.damaged.push((e.id, err.to_string()));
         }
     }

@@ -2,9 +2,9 @@
 //!
 //! A key file is the key set sealed with a key derived from one password (`docs/FORMAT.md` §3),
 //! so the files are independent: opening with one password never needs another, and no key
-//! file says anything about another password. Host, user and creation time are inside the
-//! sealed part, so only the key that opened the repository shows them; the others show their
-//! Argon2id parameters, which are plaintext.
+//! file says anything about another password. Each key file also carries a *label* (kind, name,
+//! host, user, creation time) sealed to the data public key, so a full key lists every key and
+//! a put-only key lists nothing (key management needs a full key).
 
 use crate::backend::FileKind;
 use crate::crypto::{self, KdfParams, KeyInfo};
@@ -22,7 +22,7 @@ pub struct KeyEntry {
     pub current: bool,
     /// Argon2id parameters from the plaintext header; `None` if the header is unreadable.
     pub kdf: Option<KdfParams>,
-    /// Host, user, creation time: known only for the current key.
+    /// Kind, name, host, user, creation time from the key's label; `None` if it is unreadable.
     pub info: Option<KeyInfo>,
     /// File size in bytes.
     pub size: u64,
@@ -31,18 +31,22 @@ pub struct KeyEntry {
 impl Repository {
     /// Every key file, sorted by id.
     pub async fn list_keys(&self) -> Result<Vec<KeyEntry>> {
+        self.require_full("list keys")?;
         let mut names = self.backend.list(FileKind::Key).await?;
         names.sort();
         let mut out = Vec::with_capacity(names.len());
         for (name, size) in names {
             let current = name == self.key_id;
-            let kdf = match self.backend.read(FileKind::Key, &name).await {
-                Ok(bytes) => crypto::key_file_params(&bytes).ok(),
+            let (kdf, info) = match self.backend.read(FileKind::Key, &name).await {
+                Ok(bytes) => (
+                    crypto::key_file_params(&bytes).ok(),
+                    crypto::read_key_label(&self.keys, &bytes).ok(),
+                ),
                 Err(e) if e.kind() == ErrorKind::NotFound => continue,
                 Err(e) => return Err(e),
             };
             out.push(KeyEntry {
-                info: current.then(|| self.key_info.clone()),
+                info,
                 id: name,
                 current,
                 kdf,
@@ -83,6 +87,7 @@ impl Repository {
     /// key and the key this handle was opened with (as restic does: open with another
     /// password to remove it, or use [`Repository::change_password`]).
     pub async fn remove_key(&self, spec: &str) -> Result<String> {
+        self.require_full("remove keys")?;
         let id = self.find_key(spec).await?;
         let count = self.backend.list(FileKind::Key).await?.len();
         let short = &id[..8.min(id.len())];
@@ -111,9 +116,10 @@ impl Repository {
     /// key file, in that order, so a crash in between leaves both passwords working and never
     /// none. This handle continues with the new key; returns its id.
     pub async fn change_password(&mut self, password: &[u8], kdf: KdfParams) -> Result<FileId> {
+        self.require_full("change passwords")?;
         let new = self.add_key(password, kdf).await?;
         let old = std::mem::replace(&mut self.key_id, new.to_hex());
-        self.key_info = super::new_key_info();
+        self.key_info = super::new_key_info(self.key_info.kind, "");
         self.backend
             .remove(FileKind::Key, &old)
             .await
@@ -168,7 +174,7 @@ pub(crate) mod tests {
         }
         let (ka, _) = crypto::unwrap_keys(&a_file, b"password A").unwrap();
         let (kb, _) = crypto::unwrap_keys(&b_file, b"password B").unwrap();
-        assert_eq!((ka.enc, ka.id, ka.chunker), (kb.enc, kb.id, kb.chunker));
+        assert_eq!((ka.meta, ka.id, ka.chunker), (kb.meta, kb.id, kb.chunker));
 
         // Opening with A never needs B's file: it works with B's file gone.
         let b_bytes = be.read(FileKind::Key, &b_id).await.unwrap();
@@ -224,11 +230,46 @@ pub(crate) mod tests {
         for k in &keys {
             assert_eq!(k.kdf, Some(FAST));
             assert_eq!(k.current, k.id == a.key_id());
-            // Only the current key's sealed info is readable.
-            assert_eq!(k.info.is_some(), k.current);
+            // A full key reads every key's label.
+            assert_eq!(k.info.as_ref().unwrap().kind, crate::crypto::KeyKind::Full);
         }
         assert!(keys.iter().any(|k| k.id == b && !k.current));
         assert_eq!(a.current_kdf().await.unwrap(), FAST);
+    }
+
+    #[tokio::test]
+    async fn put_only_keys_are_listed_by_full_keys_and_manage_nothing() {
+        use crate::crypto::KeyKind;
+        let (be, a) = repo(b"admin").await;
+        let id = a
+            .add_key_of(b"client", FAST, KeyKind::PutOnly, "fileserver")
+            .await
+            .unwrap()
+            .to_hex();
+        let keys = a.list_keys().await.unwrap();
+        let po = keys.iter().find(|k| k.id == id).unwrap();
+        let info = po.info.as_ref().unwrap();
+        assert_eq!(
+            (info.kind, info.name.as_str()),
+            (KeyKind::PutOnly, "fileserver")
+        );
+
+        let mut c = Repository::open(be.clone(), b"client").await.unwrap();
+        assert_eq!(c.key_kind(), KeyKind::PutOnly);
+        for e in [
+            c.list_keys().await.unwrap_err(),
+            c.add_key(b"x", FAST).await.unwrap_err(),
+            c.remove_key(&a.key_id()[..8]).await.unwrap_err(),
+            c.change_password(b"y", FAST).await.unwrap_err(),
+            c.snapshots().await.unwrap_err(),
+        ] {
+            assert_eq!(e.kind(), ErrorKind::PutOnly, "{e}");
+            assert!(e.message().contains("put-only key"), "{e}");
+        }
+        // Revoking: the full key removes it; the client's password opens nothing any more.
+        a.remove_key(&id[..8]).await.unwrap();
+        let e = Repository::open(be, b"client").await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::WrongPassword);
     }
 
     #[tokio::test]
