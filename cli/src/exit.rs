@@ -19,7 +19,7 @@ pub const WRONG_PASSWORD: i32 = 12;
 /// Repository data is damaged or was tampered with; `check` found errors.
 pub const CORRUPT: i32 = 13;
 /// The repository was opened with a put-only key, which can only add backups.
-pub const PUT_ONLY: i32 = 14;
+pub const PUT_ONLY: i32 = 15;
 
 /// Print an error chain and choose the exit code from the engine error kind, if any.
 pub fn report(e: &anyhow::Error) -> i32 {

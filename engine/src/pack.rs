@@ -23,6 +23,11 @@ pub const PACK_VERSION: u16 = 2;
 /// Bytes of the trailer (session key, `header_len`, version, magic).
 pub const TRAILER_LEN: usize = SESSION_KEY_LEN + 4 + 2 + 8;
 const HEADER_AAD: &[u8] = b"hvelv pack header v2";
+/// Bytes a pack spends per blob beyond the sealed blob (its header entry).
+pub const ENTRY_OVERHEAD: usize = ENTRY_LEN;
+/// Bytes a pack spends beyond its blobs and their header entries: sealed header framing
+/// (version, count, nonce, tag) and the trailer.
+pub const PACK_OVERHEAD: usize = 5 + crate::crypto::SEAL_OVERHEAD + TRAILER_LEN;
 
 fn header_aad(session: &[u8; SESSION_KEY_LEN]) -> Vec<u8> {
     let mut a = HEADER_AAD.to_vec();

@@ -95,7 +95,7 @@ fn put_only_client_backs_up_and_can_read_or_delete_nothing() {
     outputs.extend(serde_json::to_vec(&first).unwrap());
     outputs.extend(serde_json::to_vec(&second).unwrap());
 
-    // Everything else is refused, with the reason, and exit code 14.
+    // Everything else is refused, with the reason, and exit code 15.
     let target = env.path("target");
     let t = target.to_str().unwrap();
     let refused: Vec<Vec<&str>> = vec![
@@ -114,7 +114,7 @@ fn put_only_client_backs_up_and_can_read_or_delete_nothing() {
         vec!["backup", "--parent", "abcd", src.to_str().unwrap()],
     ];
     for args in &refused {
-        let out = client(&env, "client pw", args, 14);
+        let out = client(&env, "client pw", args, 15);
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("put-only key"), "{args:?}: {err}");
         outputs.extend(&out.stdout);

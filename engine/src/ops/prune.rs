@@ -245,13 +245,18 @@ async fn plan_inner(
         .filter_map(|(n, size)| FileId::from_hex(&n).ok().map(|id| (id, size)))
         .collect();
 
-    // Bytes and blobs used per pack position; live blobs count at the copy the index resolves to.
+    // Bytes and blobs used per pack position; live blobs count at the copy the index resolves
+    // to. A live blob also needs its header entry: that share of the pack's overhead is used
+    // too, so a pack holding only live blobs is never "unused" however small it is.
     let mut used: Vec<(u64, usize)> = vec![(0, 0); index.pack_count()];
     for (id, loc) in index.iter() {
         if marks.live.contains(id) {
-            used[loc.pack as usize].0 += u64::from(loc.length);
+            used[loc.pack as usize].0 += u64::from(loc.length) + pack::ENTRY_OVERHEAD as u64;
         }
         used[loc.pack as usize].1 += 1;
+    }
+    for u in used.iter_mut().filter(|u| u.0 > 0) {
+        u.0 += pack::PACK_OVERHEAD as u64;
     }
 
     let mut plan = PrunePlan {
