@@ -19,6 +19,9 @@ pub const WRONG_PASSWORD: i32 = 12;
 /// Repository data is damaged or was tampered with; `check` found errors.
 pub const CORRUPT: i32 = 13;
 
+/// A file is under S3 Object Lock retention and cannot be deleted or overwritten yet.
+pub const LOCKED: i32 = 14;
+
 /// Print an error chain and choose the exit code from the engine error kind, if any.
 pub fn report(e: &anyhow::Error) -> i32 {
     eprintln!("error: {e}");
@@ -30,6 +33,7 @@ pub fn report(e: &anyhow::Error) -> i32 {
         Some(ErrorKind::WrongPassword) => WRONG_PASSWORD,
         Some(ErrorKind::Corrupt) => CORRUPT,
         Some(ErrorKind::Conflict) => CONFLICT,
+        Some(ErrorKind::Locked) => LOCKED,
         _ => FATAL,
     }
 }

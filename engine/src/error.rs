@@ -31,6 +31,9 @@ pub enum ErrorKind {
     /// Another job holds the repository in a way that conflicts (e.g. a second prune), or a
     /// concurrent job invalidated this one's work; nothing was damaged, retry later.
     Conflict,
+    /// The file is under S3 Object Lock retention: it cannot be deleted or overwritten before
+    /// the date in the message (nothing was changed).
+    Locked,
 }
 
 /// The engine's error: a kind, a human message with context, and an optional source.

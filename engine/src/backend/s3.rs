@@ -40,7 +40,7 @@
 
 use std::fmt;
 use std::ops::Range;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -54,7 +54,8 @@ use object_store::{
 };
 use tokio::sync::Semaphore;
 
-use super::{Backend, DynBackend, FileKind, LocalBackend};
+use super::s3_raw::RawS3;
+use super::{Backend, DynBackend, FileKind, LocalBackend, ObjectLock, Retention};
 use crate::error::{Error, ErrorKind, Result};
 use crate::id::FileId;
 
@@ -290,6 +291,10 @@ pub struct S3Backend {
     store_once: Arc<AmazonS3>,
     limit: Arc<Semaphore>,
     opts: S3Options,
+    /// Signed raw requests (Object Lock, retention, versions).
+    pub(super) raw: RawS3,
+    /// The WORM policy, once [`Backend::set_object_lock`] was called (see `s3_worm.rs`).
+    pub(super) lock: OnceLock<ObjectLock>,
 }
 
 impl fmt::Debug for S3Backend {
@@ -316,6 +321,11 @@ impl S3Backend {
             ));
         }
         let vars: Vec<(String, String)> = vars.into_iter().collect();
+        let region = loc
+            .builder(vars.iter().cloned(), &opts)?
+            .get_config_value(&AmazonS3ConfigKey::Region)
+            .filter(|r| !r.is_empty())
+            .unwrap_or_else(|| "us-east-1".to_owned());
         let build = |retries: usize| -> Result<AmazonS3> {
             let o = S3Options {
                 max_retries: retries,
@@ -325,16 +335,35 @@ impl S3Backend {
                 .build()
                 .map_err(|e| Error::invalid(format!("S3 configuration for {}: {e}", loc.url())))
         };
+        let store = Arc::new(build(opts.max_retries)?);
+        let client = ClientOptions::new()
+            .with_timeout(opts.request_timeout)
+            .with_connect_timeout(opts.connect_timeout)
+            .with_allow_http(
+                loc.endpoint
+                    .as_deref()
+                    .is_some_and(|e| e.starts_with("http://")),
+            );
+        let raw = RawS3::new(
+            loc.endpoint.as_deref(),
+            &loc.bucket,
+            region,
+            &client,
+            store.clone(),
+            loc.url(),
+        )?;
         Ok(S3Backend {
-            store: Arc::new(build(opts.max_retries)?),
+            store,
             store_once: Arc::new(build(0)?),
+            raw,
+            lock: OnceLock::new(),
             limit: Arc::new(Semaphore::new(opts.concurrency)),
             loc,
             opts,
         })
     }
 
-    fn key(&self, rel: &str) -> Path {
+    pub(super) fn key(&self, rel: &str) -> Path {
         if self.loc.prefix.is_empty() {
             Path::from(rel)
         } else {
@@ -342,7 +371,7 @@ impl S3Backend {
         }
     }
 
-    fn path(&self, kind: FileKind, name: &str) -> Result<Path> {
+    pub(super) fn path(&self, kind: FileKind, name: &str) -> Result<Path> {
         Ok(self.key(&super::relative_path(kind, name)?))
     }
 
@@ -353,7 +382,7 @@ impl S3Backend {
             .min(self.opts.concurrency)
     }
 
-    async fn permit(&self, n: usize) -> Result<tokio::sync::SemaphorePermit<'_>> {
+    pub(super) async fn permit(&self, n: usize) -> Result<tokio::sync::SemaphorePermit<'_>> {
         let n = n.clamp(1, self.opts.concurrency) as u32;
         self.limit
             .acquire_many(n)
@@ -361,7 +390,7 @@ impl S3Backend {
             .map_err(|_| Error::new(ErrorKind::Cancelled, "S3 backend is shutting down"))
     }
 
-    fn err(&self, what: impl fmt::Display, e: object_store::Error) -> Error {
+    pub(super) fn err(&self, what: impl fmt::Display, e: object_store::Error) -> Error {
         use object_store::Error as E;
         let (kind, hint) = match &e {
             E::NotFound { .. } => (ErrorKind::NotFound, ""),
@@ -579,11 +608,20 @@ impl Backend for S3Backend {
                 ),
             ));
         }
+        if self.lock.get().is_some() {
+            // Object Lock buckets are versioned, and Ceph RGW ignores `If-None-Match` on them:
+            // WORM mode creates with HEAD, then PUT instead (see s3_worm.rs).
+            return Ok(());
+        }
         self.probe_conditional_create().await
     }
 
     async fn create(&self, kind: FileKind, name: &str, data: Bytes) -> Result<()> {
         let path = self.path(kind, name)?;
+        if let Some(policy) = self.lock.get() {
+            let _p = self.permit(1).await?;
+            return self.create_worm(policy, kind, name, &path, data).await;
+        }
         if kind == FileKind::Pack
             && data.len() > self.opts.multipart_threshold
             && FileId::of(&data).to_hex() == name
@@ -689,6 +727,9 @@ impl Backend for S3Backend {
     async fn remove(&self, kind: FileKind, name: &str) -> Result<()> {
         let path = self.path(kind, name)?;
         let _p = self.permit(1).await?;
+        if self.lock.get().is_some() {
+            return self.remove_worm(kind, name, &path).await;
+        }
         let what = format!("removing {kind} {name}");
         // S3 answers a DELETE of a missing key with success; the contract wants NotFound.
         self.store
@@ -699,6 +740,20 @@ impl Backend for S3Backend {
             .delete(&path)
             .await
             .map_err(|e| self.err(&what, e))
+    }
+
+    async fn set_object_lock(&self, policy: ObjectLock) -> Result<()> {
+        self.enable_worm(policy).await
+    }
+
+    fn object_lock(&self) -> Option<ObjectLock> {
+        self.lock.get().copied()
+    }
+
+    async fn retention(&self, kind: FileKind, name: &str) -> Result<Option<Retention>> {
+        let path = self.path(kind, name)?;
+        let _p = self.permit(1).await?;
+        self.retention_of(kind, name, &path).await
     }
 }
 
