@@ -3,6 +3,7 @@
 mod check;
 mod faults;
 mod prune;
+mod worm;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
