@@ -145,3 +145,143 @@ async fn failing_storage_never_damages_what_is_stored() {
         }
     }
 }
+
+/// `copy` (the nightly offsite step) through failing storage on both sides: attempts fail at
+/// random, some after their write happened; re-running the same copy finishes the job, and the
+/// target then checks clean with every pack read and restores every snapshot byte-exact. The
+/// target is in WORM mode (simulated Object Lock), as an offsite copy would be.
+///
+/// Regression: copy used to send a tree before its subtrees; an interrupted run could leave a
+/// parent tree in the target without its children, and the next run skipped the whole subtree
+/// as present, committing a snapshot with a lost directory.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_through_failing_storage_completes_and_verifies() {
+    use hvelv_engine::backend::{LockMode, ObjectLock};
+    use hvelv_engine::ops::copy::copy;
+
+    let dir = tempfile::tempdir().unwrap();
+    let init = || InitOptions {
+        chunker: ChunkerParams {
+            min: 64 << 10,
+            avg: 128 << 10,
+            max: 512 << 10,
+        },
+        pack_size: 1 << 20,
+        ..super::fast_init()
+    };
+    let src_mem: DynBackend = Arc::new(MemoryBackend::new());
+    Repository::init(src_mem.clone(), b"pw", init())
+        .await
+        .unwrap();
+    for r in 0..4u64 {
+        let src = dir.path().join("src");
+        let _ = std::fs::remove_dir_all(&src);
+        std::fs::create_dir_all(&src).unwrap();
+        for (n, d) in round_files(r) {
+            std::fs::write(src.join(n), d).unwrap();
+        }
+        let opts = BackupOptions {
+            paths: vec![src.clone()],
+            tags: vec![format!("round-{r}")],
+            ..Default::default()
+        };
+        let mut repo = open(src_mem.clone())
+            .await
+            .unwrap()
+            .load_index()
+            .await
+            .unwrap();
+        backup(&mut repo, &opts, Arc::new(NoProgress))
+            .await
+            .unwrap();
+    }
+    let dst_mem: DynBackend = Arc::new(MemoryBackend::new());
+    let source = open(src_mem.clone()).await.unwrap();
+    Repository::init(
+        dst_mem.clone(),
+        b"pw",
+        InitOptions {
+            copy_chunker_from: Some(source),
+            object_lock: Some(ObjectLock {
+                days: 30,
+                mode: LockMode::Compliance,
+            }),
+            ..init()
+        },
+    )
+    .await
+    .unwrap();
+
+    let src_faulty = FaultBackend::new(src_mem.clone(), 20, 0xc0c0);
+    let dst_faulty = FaultBackend::new(dst_mem.clone(), 40, 0xbeef);
+    let (src_dyn, dst_dyn): (DynBackend, DynBackend) = (src_faulty.clone(), dst_faulty.clone());
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        assert!(attempts <= 40, "copy never completed through the faults");
+        let r = async {
+            let src = open(src_dyn.clone()).await?.load_index().await?;
+            let mut dst = open(dst_dyn.clone()).await?.load_index().await?;
+            let all = src.snapshots().await?;
+            copy(&src, &mut dst, all, Arc::new(NoProgress)).await
+        }
+        .await;
+        match r {
+            Ok(out) if out.copied.is_empty() && out.already_present == 4 => break,
+            Ok(_) | Err(_) => {}
+        }
+    }
+    let injected = src_faulty
+        .injected
+        .load(std::sync::atomic::Ordering::Relaxed)
+        + dst_faulty
+            .injected
+            .load(std::sync::atomic::Ordering::Relaxed);
+    eprintln!("copy completed after {attempts} attempts, {injected} injected faults");
+    assert!(attempts > 1 && injected > 5, "the faults did not bite");
+
+    let report = check(
+        open(dst_mem.clone()).await.unwrap(),
+        &CheckOptions {
+            read_data: ReadData::All,
+            ..Default::default()
+        },
+        Arc::new(NoProgress),
+    )
+    .await
+    .unwrap();
+    assert!(report.is_clean(), "{:#?}", report.problems);
+    let repo = open(dst_mem.clone())
+        .await
+        .unwrap()
+        .load_index()
+        .await
+        .unwrap();
+    let snaps = repo.snapshots().await.unwrap();
+    assert_eq!(snaps.len(), 4, "each snapshot copied once");
+    for s in &snaps {
+        let r: u64 = s.snapshot.tags[0]
+            .strip_prefix("round-")
+            .unwrap()
+            .parse()
+            .unwrap();
+        let t = dir.path().join(format!("c-{}", s.id.short()));
+        let out = restore(
+            &repo,
+            s,
+            Some(&s.snapshot.paths[0]),
+            &t,
+            &RestoreOptions::default(),
+            Arc::new(NoProgress),
+        )
+        .await
+        .unwrap();
+        assert!(out.errors.is_empty(), "{:?}", out.errors);
+        for (n, d) in round_files(r) {
+            assert!(
+                std::fs::read(t.join(&n)).unwrap() == d,
+                "round {r} file {n}"
+            );
+        }
+    }
+}

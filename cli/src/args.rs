@@ -108,6 +108,14 @@ pub struct InitArgs {
     /// deduplication (its password: --from-password-file/-command, HVELV_FROM_PASSWORD*).
     #[arg(long, value_name = "REPO", conflicts_with_all = ["chunk_min", "chunk_avg", "chunk_max"])]
     pub copy_chunker_params_from: Option<String>,
+    /// WORM: give every file a S3 Object Lock retention of at least DAYS days (the bucket must
+    /// have Object Lock enabled); recorded in the repository, so every client follows it.
+    #[arg(long, value_name = "DAYS", env = "HVELV_OBJECT_LOCK_DAYS", value_parser = clap::value_parser!(u32).range(1..=36500))]
+    pub object_lock_days: Option<u32>,
+    /// Retention mode with --object-lock-days: compliance (nobody can shorten it) or
+    /// governance (holders of s3:BypassGovernanceRetention can).
+    #[arg(long, value_name = "MODE", env = "HVELV_OBJECT_LOCK_MODE", default_value = "compliance", value_parser = ["compliance", "governance"])]
+    pub object_lock_mode: String,
     #[command(flatten)]
     pub from: FromPassword,
 }

@@ -38,6 +38,10 @@ pub struct RepositorySection {
     pub password_command: Option<String>,
     /// Host name recorded in snapshots.
     pub host: Option<String>,
+    /// `init`: S3 Object Lock retention in days (WORM).
+    pub object_lock_days: Option<u32>,
+    /// `init`: Object Lock mode, `compliance` or `governance`.
+    pub object_lock_mode: Option<String>,
 }
 
 /// `[noark5]`.
@@ -122,6 +126,14 @@ impl Config {
             self.repository.password_command.clone(),
         );
         put("HVELV_HOST", self.repository.host.clone());
+        put(
+            "HVELV_OBJECT_LOCK_DAYS",
+            self.repository.object_lock_days.map(|d| d.to_string()),
+        );
+        put(
+            "HVELV_OBJECT_LOCK_MODE",
+            self.repository.object_lock_mode.clone(),
+        );
         put("HVELV_NOARK5_SCHEMAS", path(&self.noark5.schemas));
         put("HVELV_NOARK5_SCHEMAS_V31", path(&self.noark5.schemas_v31));
         put("HVELV_NOARK5_SCHEMAS_V40", path(&self.noark5.schemas_v40));
@@ -163,6 +175,16 @@ impl Config {
                     p.display()
                 ));
             }
+        }
+        if let Some(m) = &self.repository.object_lock_mode {
+            if hvelv_engine::backend::LockMode::parse(m).is_err() {
+                out.push(format!(
+                    "[repository] object_lock_mode {m:?}: use \"compliance\" or \"governance\""
+                ));
+            }
+        }
+        if self.repository.object_lock_days == Some(0) {
+            out.push("[repository] object_lock_days must be at least 1".to_owned());
         }
         if self.repository.password_file.is_some() && self.repository.password_command.is_some() {
             out.push("[repository] give password_file or password_command, not both".to_owned());

@@ -328,7 +328,16 @@ impl Repository {
             ..entry.snapshot.clone()
         };
         let id = self.save_snapshot(&snapshot).await?;
-        self.remove_snapshot(&entry.id).await.map_err(|e| {
+        match self.remove_snapshot(&entry.id).await {
+            // WORM: the old file stays until its retention expires; `forget` removes it then
+            // (a snapshot named in `replaces` is superseded and counted once).
+            Err(e) if e.kind() == ErrorKind::Locked => {
+                tracing::warn!("{e}");
+                return Ok(SnapshotEntry { id, snapshot });
+            }
+            r => r,
+        }
+        .map_err(|e| {
             e.context(format!(
                 "snapshot {} was rewritten as {}, but the old file remains (harmless; \
                  `hvelv forget` removes it)",
