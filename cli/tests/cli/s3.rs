@@ -205,3 +205,174 @@ fn nightly_copy_from_local_to_s3() {
     );
     assert_same_tree(&src, &t, false);
 }
+
+/// A fresh repository URL below the Object Lock test bucket, or `None` to skip.
+fn s3_lock_repo() -> Option<String> {
+    let Ok(url) = std::env::var("HVELV_TEST_S3_LOCK") else {
+        if std::env::var_os("HVELV_TEST_S3_REQUIRED").is_some() {
+            panic!("HVELV_TEST_S3_REQUIRED is set but HVELV_TEST_S3_LOCK is not");
+        }
+        eprintln!("SKIPPED: HVELV_TEST_S3_LOCK is not set; run `eval \"$(scripts/s3-up.sh)\"`");
+        return None;
+    };
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    Some(format!("{url}/worm-{}-{nanos}", std::process::id()))
+}
+
+/// The S3 backend of `repo` as a client *without* the WORM policy would use it.
+fn plain_backend(repo: &str) -> hvelv_engine::backend::S3Backend {
+    use hvelv_engine::backend::{S3Backend, S3Location, S3Options};
+    S3Backend::new(
+        S3Location::parse(repo).unwrap(),
+        std::env::vars(),
+        S3Options::default(),
+    )
+    .unwrap()
+}
+
+/// The WORM offsite repository on RGW's Object Lock bucket, end to end through the CLI: init
+/// refuses a bucket without Object Lock and records the policy; every object a backup writes has
+/// a retention of at least the policy's days (read back per object); forgetting a held snapshot
+/// fails with exit code 14 and the date; forget and prune keep held files and say why; check
+/// flags an object written without retention.
+#[test]
+fn worm_repository_on_the_object_lock_bucket() {
+    use hvelv_engine::backend::{Backend, FileKind, LockMode, ObjectLock};
+    let (Some(repo), Some(plain)) = (s3_lock_repo(), s3_repo()) else {
+        return;
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let env = Env::new();
+    let src = env.path("src");
+    fs::create_dir_all(&src).unwrap();
+    fs::write(src.join("keep.bin"), util::random_bytes(1, 3 << 20)).unwrap();
+    fs::write(src.join("gone.bin"), util::random_bytes(2, 3 << 20)).unwrap();
+    let init = [
+        "init",
+        "--kdf-memory",
+        "8",
+        "--kdf-passes",
+        "1",
+        "--pack-size",
+        "1M",
+        "--object-lock-days",
+        "1",
+        "--object-lock-mode",
+        "governance",
+    ];
+    let out = run(&env, &plain, &init, 1);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("does not have S3 Object Lock enabled"),
+        "{err}"
+    );
+    let out = run(&env, &repo, &init, 0);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("1 days, governance mode"),
+        "{out:?}"
+    );
+
+    run(&env, &repo, &["backup", "-q", src.to_str().unwrap()], 0);
+    fs::remove_file(src.join("gone.bin")).unwrap();
+    run(&env, &repo, &["backup", "-q", src.to_str().unwrap()], 0);
+
+    // Every object hvelv wrote carries the retention, read back object by object.
+    let policy = ObjectLock {
+        days: 1,
+        mode: LockMode::Governance,
+    };
+    let be = plain_backend(&repo);
+    let counted = rt.block_on(async {
+        be.set_object_lock(policy).await.unwrap();
+        let mut n = 0;
+        for kind in FileKind::ALL.into_iter().filter(|k| k.retained()) {
+            for (name, _) in be.list(kind).await.unwrap() {
+                let r = be.retention(kind, &name).await.unwrap();
+                let r = r.unwrap_or_else(|| panic!("{kind} {name} has no retention"));
+                assert!(policy.satisfied_by(&r), "{kind} {name}: {r:?}");
+                n += 1;
+            }
+        }
+        n
+    });
+    assert!(
+        counted >= 6,
+        "config, key, packs, index, snapshots: {counted}"
+    );
+    let out = run(&env, &repo, &["check", "--json"], 0);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["problems"].as_array().unwrap().len(), 0, "{report}");
+
+    // Removing a held snapshot through hvelv fails clearly, and nothing is removed.
+    let out = run(&env, &repo, &["snapshots", "--json"], 0);
+    let snaps: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let first = snaps[0]["id"].as_str().unwrap().to_owned();
+    let out = run(&env, &repo, &["forget", &first], 14);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("held by Object Lock until") && err.contains("Forget them after that date"),
+        "{err}"
+    );
+    let out = run(&env, &repo, &["forget", "--keep-last", "1"], 0);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("held") && text.contains("Object Lock"),
+        "{text}"
+    );
+    let out = run(&env, &repo, &["forget", "--keep-last", "1", "--json"], 0);
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(plan["held"][0]["name"], first.as_str(), "{plan}");
+    assert_eq!(plan["removed"].as_array().unwrap().len(), 0, "{plan}");
+
+    // A client without the policy hides the first snapshot (a plain DELETE on a versioned
+    // bucket only adds a delete marker). Its data is unused now, but prune keeps the held packs.
+    rt.block_on(plain_backend(&repo).remove(FileKind::Snapshot, &first))
+        .unwrap();
+    let out = run(&env, &repo, &["prune", "--dry-run", "--json"], 0);
+    let p: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(p["delete"].as_array().unwrap().len(), 0, "{p}");
+    assert_eq!(p["repack"].as_array().unwrap().len(), 0, "{p}");
+    assert!(!p["held"].as_array().unwrap().is_empty(), "{p}");
+    let out = run(&env, &repo, &["prune"], 0);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("held by Object Lock until") && text.contains("deleted 0 pack(s)"),
+        "{text}"
+    );
+
+    // An object written without retention (a plain put) is reported by check.
+    let stray = "0".repeat(64);
+    rt.block_on(plain_backend(&repo).create(
+        FileKind::Verify,
+        &stray,
+        bytes::Bytes::from_static(b"not a record"),
+    ))
+    .unwrap();
+    let out = run(&env, &repo, &["check", "--json"], 13);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let bad: Vec<&serde_json::Value> = report["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["kind"] == "retention_violated")
+        .collect();
+    assert_eq!(bad.len(), 1, "{report}");
+    assert_eq!(bad[0]["subject"], stray.as_str());
+
+    // The data of the remaining snapshot restores.
+    let target = env.path("restored");
+    run(
+        &env,
+        &repo,
+        &["restore", "latest", "--target", target.to_str().unwrap()],
+        0,
+    );
+    let back = target.join(src.strip_prefix("/").unwrap());
+    assert_eq!(
+        fs::read(back.join("keep.bin")).unwrap(),
+        util::random_bytes(1, 3 << 20)
+    );
+}
