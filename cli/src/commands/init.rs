@@ -16,7 +16,7 @@ pub async fn run(g: &Global, a: InitArgs) -> Result<i32> {
     let be = super::backend(g)?;
     let copy_chunker_from = match &a.copy_chunker_params_from {
         Some(loc) => Some(
-            super::open_other(loc, &a.from)
+            super::open_other(g, loc, &a.from)
                 .await
                 .with_context(|| format!("opening {loc} to copy its chunker parameters"))?,
         ),

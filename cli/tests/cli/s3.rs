@@ -376,3 +376,60 @@ fn worm_repository_on_the_object_lock_bucket() {
         util::random_bytes(1, 3 << 20)
     );
 }
+
+/// S3 settings as flags: `s3:BUCKET/PREFIX` with `--s3-endpoint`, credentials from an AWS
+/// shared-credentials file (no key in the environment), `--s3-region`.
+#[test]
+fn s3_settings_from_flags_and_a_credentials_file() {
+    let Some(full) = s3_repo() else { return };
+    let rest = full.strip_prefix("s3:").unwrap();
+    let (scheme, after) = rest.split_once("://").unwrap();
+    let (host, bucket_prefix) = after.split_once('/').unwrap();
+    let endpoint = format!("{scheme}://{host}");
+    let repo = format!("s3:{bucket_prefix}");
+    let env = Env::new();
+    let creds = env.path("credentials");
+    fs::write(
+        &creds,
+        format!(
+            "[offsite]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+            std::env::var("AWS_ACCESS_KEY_ID").unwrap(),
+            std::env::var("AWS_SECRET_ACCESS_KEY").unwrap()
+        ),
+    )
+    .unwrap();
+    let hvelv = |args: &[&str], code: i32| {
+        let out = env
+            .cmd()
+            .env("HVELV_REPOSITORY", &repo)
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env_remove("AWS_ENDPOINT")
+            .args(["--s3-endpoint", &endpoint, "--s3-region", "us-east-1"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {out:?}");
+        out
+    };
+    let cf = creds.to_str().unwrap();
+    // Without credentials a custom endpoint is refused before any request.
+    let out = hvelv(&["snapshots"], 1);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("AWS_ACCESS_KEY_ID"),
+        "{out:?}"
+    );
+    let init = ["init", "--kdf-memory", "8", "--kdf-passes", "1"];
+    let with_creds = |a: &[&str]| -> Vec<String> {
+        ["--s3-credentials-file", cf, "--s3-profile", "offsite"]
+            .iter()
+            .chain(a)
+            .map(|s| s.to_string())
+            .collect()
+    };
+    let args = with_creds(&init);
+    hvelv(&args.iter().map(String::as_str).collect::<Vec<_>>(), 0);
+    let args = with_creds(&["snapshots", "--json"]);
+    let out = hvelv(&args.iter().map(String::as_str).collect::<Vec<_>>(), 0);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "[]");
+}

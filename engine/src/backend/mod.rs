@@ -21,6 +21,7 @@ mod lock;
 mod memory;
 mod s3;
 mod s3_raw;
+mod s3_settings;
 mod s3_worm;
 
 pub mod conformance;
@@ -38,6 +39,7 @@ pub use local::LocalBackend;
 pub use lock::{format_until, locked_error, Held, LockMode, ObjectLock, Retention};
 pub use memory::MemoryBackend;
 pub use s3::{open_backend, S3Backend, S3Location, S3Options};
+pub use s3_settings::{open_backend_with, read_credentials_file, S3Settings};
 
 /// The kinds of files in a repository, each in its own namespace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

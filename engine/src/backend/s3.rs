@@ -192,6 +192,7 @@ impl S3Location {
             .with_client_options(client)
             .with_retry(retry_config(opts.max_retries));
         let (mut key_id, mut secret, mut endpoint_var) = (false, false, None);
+        let mut allow_http = false;
         for (k, v) in vars {
             if !k.starts_with("AWS_") {
                 continue;
@@ -203,7 +204,11 @@ impl S3Location {
                     endpoint_var = Some(k.clone());
                     continue;
                 }
-                "AWS_BUCKET" | "AWS_BUCKET_NAME" | "AWS_ALLOW_HTTP" => continue,
+                "AWS_ALLOW_HTTP" => {
+                    allow_http = v.eq_ignore_ascii_case("true") || v == "1";
+                    continue;
+                }
+                "AWS_BUCKET" | "AWS_BUCKET_NAME" => continue,
                 _ => {}
             }
             if let Ok(key) = k.to_ascii_lowercase().parse::<AmazonS3ConfigKey>() {
@@ -219,6 +224,16 @@ impl S3Location {
                          AWS_SESSION_TOKEN for temporary credentials)",
                         self.url()
                     )));
+                }
+                if let Some(host) = e.strip_prefix("http://") {
+                    if !allow_http && !is_loopback(host) {
+                        return Err(Error::invalid(format!(
+                            "{}: the endpoint {e} uses plain HTTP to another machine; use https, \
+                             or allow it explicitly with --s3-allow-http (or AWS_ALLOW_HTTP=true, \
+                             or allow_http = true in the [s3] section of the config file)",
+                            self.url()
+                        )));
+                    }
                 }
                 b = b
                     .with_endpoint(e)
@@ -245,6 +260,15 @@ impl S3Location {
         Ok(b.with_bucket_name(&self.bucket)
             .with_checksum_algorithm(object_store::aws::Checksum::SHA256))
     }
+}
+
+/// `HOST[:PORT]` names this machine (plain HTTP to it needs no opt-in: test servers).
+fn is_loopback(host_port: &str) -> bool {
+    let host = match host_port.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => host_port.split(':').next().unwrap_or(""),
+    };
+    host == "localhost" || host == "::1" || host.starts_with("127.")
 }
 
 fn retry_config(max_retries: usize) -> RetryConfig {
@@ -821,6 +845,29 @@ mod tests {
         );
         let creds = vars(&[("AWS_ACCESS_KEY_ID", "a"), ("AWS_SECRET_ACCESS_KEY", "b")]);
         S3Backend::new(loc, creds, S3Options::default()).unwrap();
+    }
+
+    #[test]
+    fn plain_http_to_another_machine_needs_opt_in() {
+        let creds = || vars(&[("AWS_ACCESS_KEY_ID", "a"), ("AWS_SECRET_ACCESS_KEY", "b")]);
+        let remote = S3Location::parse("s3:http://s3.example.no/bucket").unwrap();
+        let e = S3Backend::new(remote.clone(), creds(), S3Options::default()).unwrap_err();
+        assert!(e.message().contains("--s3-allow-http"), "{e}");
+        let mut allowed = creds();
+        allowed.push(("AWS_ALLOW_HTTP".into(), "true".into()));
+        S3Backend::new(remote, allowed, S3Options::default()).unwrap();
+        for local in [
+            "s3:http://127.0.0.1:7480/b3x",
+            "s3:http://localhost/b3x",
+            "s3:http://[::1]:80/b3x",
+        ] {
+            S3Backend::new(
+                S3Location::parse(local).unwrap(),
+                creds(),
+                S3Options::default(),
+            )
+            .unwrap();
+        }
     }
 
     #[test]
