@@ -40,7 +40,7 @@ pub struct Global {
     /// More log output (repeat for more).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
-    /// S3 endpoint http(s)://HOST[:PORT] for locations written s3:BUCKET[/PREFIX] (a location
+    /// S3 endpoint `http(s)://HOST[:PORT]` for locations written `s3:BUCKET[/PREFIX]` (a location
     /// with its own endpoint keeps it).
     #[arg(long, env = "HVELV_S3_ENDPOINT", global = true, value_name = "URL")]
     pub s3_endpoint: Option<String>,

@@ -12,6 +12,11 @@
 //!   temporary), possibly missing files created concurrently with the call.
 //! * **Reads** return exactly the stored bytes or an error; [`ErrorKind::NotFound`] when missing.
 //!
+//! * **WORM mode** ([`Backend::set_object_lock`], S3 with Object Lock; simulated by
+//!   [`MemoryBackend`]): retained kinds are written with a retention of at least the policy's
+//!   days; `remove` of a file under retention fails with [`ErrorKind::Locked`] and changes
+//!   nothing; [`Backend::retention`] reads it back. `conformance::run_worm` checks it.
+//!
 //! The trait is async: backends do I/O. The pure core never calls it; operations run CPU work
 //! on threads and talk to the backend from async tasks.
 

@@ -18,13 +18,16 @@ use crate::index::IndexFile;
 /// Retention reads in flight.
 const CONCURRENCY: usize = 8;
 
+/// A file's name and retention (`None`: none).
+type Named = (String, Option<Retention>);
+
 /// Retention of each named file (`None`: none); files that vanished meanwhile are left out.
 async fn retentions(
     be: &DynBackend,
     kind: FileKind,
     names: Vec<String>,
-) -> Result<Vec<(String, Option<Retention>)>> {
-    let found: Vec<Result<Option<(String, Option<Retention>)>>> = stream::iter(names)
+) -> Result<Vec<Named>> {
+    let found: Vec<Result<Option<Named>>> = stream::iter(names)
         .map(|name| async move {
             match be.retention(kind, &name).await {
                 Ok(r) => Ok(Some((name, r))),
