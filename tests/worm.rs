@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use chrono::{Duration, Utc};
 use hvelv_engine::backend::{Backend, DynBackend, FileKind, LockMode, MemoryBackend, ObjectLock};
-use hvelv_engine::chunker::ChunkerParams;
 use hvelv_engine::ops::backup::{backup, BackupOptions};
 use hvelv_engine::ops::check::{check, CheckOptions, ProblemKind};
 use hvelv_engine::ops::prune::{plan, prune, PruneOptions};
@@ -27,6 +26,12 @@ async fn open(be: &DynBackend) -> Repository {
     Repository::open(be.clone(), b"pw").await.unwrap()
 }
 
+/// What prune would do now.
+async fn plan_now(be: &DynBackend) -> hvelv_engine::ops::prune::PrunePlan {
+    let repo = open(be).await.load_index().await.unwrap();
+    plan(&repo, &PruneOptions::default()).await.unwrap()
+}
+
 /// Let the retention of every file of `kind` expire.
 async fn expire(mem: &MemoryBackend, kind: FileKind) {
     for (name, _) in mem.list(kind).await.unwrap() {
@@ -40,14 +45,8 @@ async fn forget_prune_and_check_respect_object_lock() {
     let mem = Arc::new(MemoryBackend::new());
     let be: DynBackend = mem.clone();
     let init = InitOptions {
-        chunker: ChunkerParams {
-            min: 64 << 10,
-            avg: 128 << 10,
-            max: 512 << 10,
-        },
-        pack_size: 1 << 20,
         object_lock: Some(POLICY),
-        ..super::fast_init()
+        ..super::small_init()
     };
     Repository::init(be.clone(), b"pw", init).await.unwrap();
     // A later client learns the policy from the config.
@@ -112,12 +111,7 @@ async fn forget_prune_and_check_respect_object_lock() {
         Some(Utc::now() - Duration::seconds(1)),
     );
     repo.remove_snapshot(&first.id).await.unwrap();
-    let p = plan(
-        &open(&be).await.load_index().await.unwrap(),
-        &PruneOptions::default(),
-    )
-    .await
-    .unwrap();
+    let p = plan_now(&be).await;
     assert!(p.delete.is_empty() && p.repack.is_empty(), "{p:#?}");
     assert!(!p.held.is_empty(), "the packs of `old` are held: {p:#?}");
     assert!(p
@@ -138,12 +132,7 @@ async fn forget_prune_and_check_respect_object_lock() {
 
     // Packs expired, but the index files naming them are still held: still kept, and why.
     expire(&mem, FileKind::Pack).await;
-    let p = plan(
-        &open(&be).await.load_index().await.unwrap(),
-        &PruneOptions::default(),
-    )
-    .await
-    .unwrap();
+    let p = plan_now(&be).await;
     assert!(p.delete.is_empty() && p.repack.is_empty(), "{p:#?}");
     assert!(
         p.held.iter().all(|h| h

@@ -10,20 +10,29 @@ use std::process::Output;
 use crate::roundtrip::build_tree;
 use crate::util::{self, assert_same_tree, diff_r, Env};
 
-/// A fresh repository URL below the test bucket, or `None` to skip.
-fn s3_repo() -> Option<String> {
-    let Ok(url) = std::env::var("HVELV_TEST_S3") else {
+/// A fresh repository URL below the bucket in `var`, or `None` to skip.
+fn fresh_repo(var: &str, prefix: &str) -> Option<String> {
+    let Ok(url) = std::env::var(var) else {
         if std::env::var_os("HVELV_TEST_S3_REQUIRED").is_some() {
-            panic!("HVELV_TEST_S3_REQUIRED is set but HVELV_TEST_S3 is not: the S3 test server did not start");
+            panic!(
+                "HVELV_TEST_S3_REQUIRED is set but {var} is not: the S3 test server did not start"
+            );
         }
-        eprintln!("SKIPPED: HVELV_TEST_S3 is not set; run `eval \"$(scripts/s3-up.sh)\"` to test against S3");
+        eprintln!(
+            "SKIPPED: {var} is not set; run `eval \"$(scripts/s3-up.sh)\"` to test against S3"
+        );
         return None;
     };
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_nanos();
-    Some(format!("{url}/cli-{}-{nanos}", std::process::id()))
+    Some(format!("{url}/{prefix}-{}-{nanos}", std::process::id()))
+}
+
+/// A fresh repository URL below the test bucket, or `None` to skip.
+fn s3_repo() -> Option<String> {
+    fresh_repo("HVELV_TEST_S3", "cli")
 }
 
 fn run(env: &Env, repo: &str, args: &[&str], code: i32) -> Output {
@@ -208,18 +217,7 @@ fn nightly_copy_from_local_to_s3() {
 
 /// A fresh repository URL below the Object Lock test bucket, or `None` to skip.
 fn s3_lock_repo() -> Option<String> {
-    let Ok(url) = std::env::var("HVELV_TEST_S3_LOCK") else {
-        if std::env::var_os("HVELV_TEST_S3_REQUIRED").is_some() {
-            panic!("HVELV_TEST_S3_REQUIRED is set but HVELV_TEST_S3_LOCK is not");
-        }
-        eprintln!("SKIPPED: HVELV_TEST_S3_LOCK is not set; run `eval \"$(scripts/s3-up.sh)\"`");
-        return None;
-    };
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    Some(format!("{url}/worm-{}-{nanos}", std::process::id()))
+    fresh_repo("HVELV_TEST_S3_LOCK", "worm")
 }
 
 /// The S3 backend of `repo` as a client *without* the WORM policy would use it.

@@ -6,8 +6,8 @@ use bytes::Bytes;
 use super::{create_content_addressed, Backend, FileKind, ObjectLock};
 use crate::error::ErrorKind;
 
-/// Run the suite against an empty location; panics (test failure) on a contract violation.
-pub async fn run(be: &dyn Backend) {
+/// Lay out an empty location, store `config`, and check that a second layout is refused.
+async fn create_layout_and_config(be: &dyn Backend) {
     be.create_layout()
         .await
         .expect("create_layout on an empty location");
@@ -19,6 +19,11 @@ pub async fn run(be: &dyn Backend) {
         ErrorKind::AlreadyExists,
         "create_layout must refuse an existing repository"
     );
+}
+
+/// Run the suite against an empty location; panics (test failure) on a contract violation.
+pub async fn run(be: &dyn Backend) {
+    create_layout_and_config(be).await;
     let name = "a".repeat(64);
     for kind in [
         FileKind::Key,
@@ -84,17 +89,7 @@ pub async fn run(be: &dyn Backend) {
 /// are removed normally.
 pub async fn run_worm(be: &dyn Backend, policy: ObjectLock) {
     assert_eq!(be.object_lock(), Some(policy), "WORM mode is on");
-    be.create_layout()
-        .await
-        .expect("create_layout on an empty location");
-    be.create(FileKind::Config, "config", Bytes::from_static(b"cfg"))
-        .await
-        .unwrap();
-    assert_eq!(
-        be.create_layout().await.unwrap_err().kind(),
-        ErrorKind::AlreadyExists,
-        "create_layout must refuse an existing repository"
-    );
+    create_layout_and_config(be).await;
     let name = "b".repeat(64);
     for kind in FileKind::ALL {
         let name = if kind == FileKind::Config {

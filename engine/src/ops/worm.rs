@@ -22,11 +22,7 @@ const CONCURRENCY: usize = 8;
 type Named = (String, Option<Retention>);
 
 /// Retention of each named file (`None`: none); files that vanished meanwhile are left out.
-async fn retentions(
-    be: &DynBackend,
-    kind: FileKind,
-    names: Vec<String>,
-) -> Result<Vec<Named>> {
+async fn retentions(be: &DynBackend, kind: FileKind, names: Vec<String>) -> Result<Vec<Named>> {
     let found: Vec<Result<Option<Named>>> = stream::iter(names)
         .map(|name| async move {
             match be.retention(kind, &name).await {
