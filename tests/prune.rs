@@ -13,12 +13,11 @@ use super::bytes;
 use async_trait::async_trait;
 use bytes::Bytes;
 use hvelv_engine::backend::{Backend, FileKind, MemoryBackend};
-use hvelv_engine::chunker::ChunkerParams;
 use hvelv_engine::ops::backup::{backup, BackupOptions};
 use hvelv_engine::ops::prune::{prune, PruneOptions, PruneOutcome};
 use hvelv_engine::ops::restore::{restore, RestoreOptions};
 use hvelv_engine::progress::NoProgress;
-use hvelv_engine::{InitOptions, Repository, Result};
+use hvelv_engine::{Repository, Result};
 
 /// Delays each request by 0–3 ms (seeded), shuffling the interleaving of concurrent jobs. While
 /// `gate` is closed, snapshot writes wait for it: backups are held just before they commit.
@@ -114,15 +113,7 @@ async fn backups_and_prune_run_concurrently_without_losing_data() {
         gate: tokio::sync::watch::channel(true).0,
         held: AtomicU64::new(0),
     });
-    let init = InitOptions {
-        chunker: ChunkerParams {
-            min: 64 << 10,
-            avg: 128 << 10,
-            max: 512 << 10,
-        },
-        pack_size: 1 << 20,
-        ..super::fast_init()
-    };
+    let init = super::small_init();
     Repository::init(be.clone(), b"pw", init).await.unwrap();
 
     // Expected content of every snapshot still in the repository.

@@ -3,6 +3,7 @@
 mod check;
 mod faults;
 mod prune;
+mod worm;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -67,6 +68,19 @@ fn bytes(seed: u64, len: usize) -> Vec<u8> {
     let mut v = vec![0u8; len];
     rand::rngs::SmallRng::seed_from_u64(seed).fill(&mut v[..]);
     v
+}
+
+/// [`fast_init`] with small chunks and 1 MiB packs, so small test data spans many packs.
+fn small_init() -> InitOptions {
+    InitOptions {
+        chunker: hvelv_engine::chunker::ChunkerParams {
+            min: 64 << 10,
+            avg: 128 << 10,
+            max: 512 << 10,
+        },
+        pack_size: 1 << 20,
+        ..fast_init()
+    }
 }
 
 fn fast_init() -> InitOptions {

@@ -40,6 +40,47 @@ pub struct Global {
     /// More log output (repeat for more).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
+    /// S3 endpoint `http(s)://HOST[:PORT]` for locations written `s3:BUCKET[/PREFIX]` (a location
+    /// with its own endpoint keeps it).
+    #[arg(long, env = "HVELV_S3_ENDPOINT", global = true, value_name = "URL")]
+    pub s3_endpoint: Option<String>,
+    /// S3 region (default: AWS_REGION, else us-east-1).
+    #[arg(long, env = "HVELV_S3_REGION", global = true, value_name = "REGION")]
+    pub s3_region: Option<String>,
+    /// Allow a plain-HTTP S3 endpoint on another machine (loopback needs no permission).
+    #[arg(long, env = "HVELV_S3_ALLOW_HTTP", global = true)]
+    pub s3_allow_http: bool,
+    /// AWS shared-credentials file with the S3 keys (instead of AWS_ACCESS_KEY_ID/
+    /// AWS_SECRET_ACCESS_KEY); keep it readable by root only.
+    #[arg(
+        long,
+        env = "HVELV_S3_CREDENTIALS_FILE",
+        global = true,
+        value_name = "FILE"
+    )]
+    pub s3_credentials_file: Option<PathBuf>,
+    /// Profile (section) of --s3-credentials-file (default: default).
+    #[arg(
+        long,
+        env = "HVELV_S3_PROFILE",
+        global = true,
+        value_name = "NAME",
+        requires = "s3_credentials_file"
+    )]
+    pub s3_profile: Option<String>,
+}
+
+impl Global {
+    /// The S3 settings given by flags, environment or configuration file.
+    pub fn s3_settings(&self) -> hvelv_engine::backend::S3Settings {
+        hvelv_engine::backend::S3Settings {
+            endpoint: self.s3_endpoint.clone(),
+            region: self.s3_region.clone(),
+            allow_http: self.s3_allow_http,
+            credentials_file: self.s3_credentials_file.clone(),
+            profile: self.s3_profile.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -108,6 +149,14 @@ pub struct InitArgs {
     /// deduplication (its password: --from-password-file/-command, HVELV_FROM_PASSWORD*).
     #[arg(long, value_name = "REPO", conflicts_with_all = ["chunk_min", "chunk_avg", "chunk_max"])]
     pub copy_chunker_params_from: Option<String>,
+    /// WORM: give every file a S3 Object Lock retention of at least DAYS days (the bucket must
+    /// have Object Lock enabled); recorded in the repository, so every client follows it.
+    #[arg(long, value_name = "DAYS", env = "HVELV_OBJECT_LOCK_DAYS", value_parser = clap::value_parser!(u32).range(1..=36500))]
+    pub object_lock_days: Option<u32>,
+    /// Retention mode with --object-lock-days: compliance (nobody can shorten it) or
+    /// governance (holders of s3:BypassGovernanceRetention can).
+    #[arg(long, value_name = "MODE", env = "HVELV_OBJECT_LOCK_MODE", default_value = "compliance", value_parser = ["compliance", "governance"])]
+    pub object_lock_mode: String,
     #[command(flatten)]
     pub from: FromPassword,
 }

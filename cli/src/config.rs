@@ -21,9 +21,28 @@ pub struct Config {
     /// The repository used when `-r`/`HVELV_REPOSITORY` is not given.
     #[serde(default)]
     pub repository: RepositorySection,
+    /// S3 connection settings (never secrets: a credentials file's path at most).
+    #[serde(default)]
+    pub s3: S3Section,
     /// Noark 5 settings.
     #[serde(default)]
     pub noark5: Noark5Section,
+}
+
+/// `[s3]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3Section {
+    /// Endpoint for `s3:BUCKET` locations.
+    pub endpoint: Option<String>,
+    /// Region.
+    pub region: Option<String>,
+    /// Allow a plain-HTTP endpoint on another machine.
+    pub allow_http: Option<bool>,
+    /// AWS shared-credentials file.
+    pub credentials_file: Option<PathBuf>,
+    /// Its profile.
+    pub profile: Option<String>,
 }
 
 /// `[repository]`.
@@ -38,6 +57,10 @@ pub struct RepositorySection {
     pub password_command: Option<String>,
     /// Host name recorded in snapshots.
     pub host: Option<String>,
+    /// `init`: S3 Object Lock retention in days (WORM).
+    pub object_lock_days: Option<u32>,
+    /// `init`: Object Lock mode, `compliance` or `governance`.
+    pub object_lock_mode: Option<String>,
 }
 
 /// `[noark5]`.
@@ -91,6 +114,7 @@ pub fn load(path: &Path) -> Result<Config> {
     let base = path.parent().unwrap_or(Path::new("."));
     for p in [
         &mut c.repository.password_file,
+        &mut c.s3.credentials_file,
         &mut c.noark5.schemas,
         &mut c.noark5.schemas_v31,
         &mut c.noark5.schemas_v40,
@@ -122,6 +146,22 @@ impl Config {
             self.repository.password_command.clone(),
         );
         put("HVELV_HOST", self.repository.host.clone());
+        put(
+            "HVELV_OBJECT_LOCK_DAYS",
+            self.repository.object_lock_days.map(|d| d.to_string()),
+        );
+        put(
+            "HVELV_OBJECT_LOCK_MODE",
+            self.repository.object_lock_mode.clone(),
+        );
+        put("HVELV_S3_ENDPOINT", self.s3.endpoint.clone());
+        put("HVELV_S3_REGION", self.s3.region.clone());
+        put(
+            "HVELV_S3_ALLOW_HTTP",
+            self.s3.allow_http.filter(|a| *a).map(|_| "true".to_owned()),
+        );
+        put("HVELV_S3_CREDENTIALS_FILE", path(&self.s3.credentials_file));
+        put("HVELV_S3_PROFILE", self.s3.profile.clone());
         put("HVELV_NOARK5_SCHEMAS", path(&self.noark5.schemas));
         put("HVELV_NOARK5_SCHEMAS_V31", path(&self.noark5.schemas_v31));
         put("HVELV_NOARK5_SCHEMAS_V40", path(&self.noark5.schemas_v40));
@@ -162,6 +202,24 @@ impl Config {
                     "[repository] password_file {} does not exist",
                     p.display()
                 ));
+            }
+        }
+        if let Some(m) = &self.repository.object_lock_mode {
+            if hvelv_engine::backend::LockMode::parse(m).is_err() {
+                out.push(format!(
+                    "[repository] object_lock_mode {m:?}: use \"compliance\" or \"governance\""
+                ));
+            }
+        }
+        if self.repository.object_lock_days == Some(0) {
+            out.push("[repository] object_lock_days must be at least 1".to_owned());
+        }
+        if let Some(f) = &self.s3.credentials_file {
+            if let Err(e) = hvelv_engine::backend::read_credentials_file(
+                f,
+                self.s3.profile.as_deref().unwrap_or("default"),
+            ) {
+                out.push(format!("[s3] credentials_file: {e}"));
             }
         }
         if self.repository.password_file.is_some() && self.repository.password_command.is_some() {
@@ -234,6 +292,46 @@ mod tests {
         let c = load(&p).unwrap();
         assert_eq!(c.repository.password_file, Some(dir.path().join("pw")));
         assert_eq!(c.problems().len(), 1, "{:?}", c.problems());
+    }
+
+    #[test]
+    fn s3_section_and_object_lock_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.toml");
+        std::fs::write(
+            &p,
+            "[repository]\nobject_lock_days = 30\nobject_lock_mode = \"governance\"\n\
+             [s3]\nendpoint = \"https://s3.example.no\"\nregion = \"no-1\"\n\
+             credentials_file = \"creds\"\nprofile = \"offsite\"\n",
+        )
+        .unwrap();
+        let c = load(&p).unwrap();
+        let env = c.as_env();
+        assert!(
+            env.contains(&("HVELV_OBJECT_LOCK_DAYS", "30".to_owned())),
+            "{env:?}"
+        );
+        assert!(
+            env.contains(&("HVELV_S3_REGION", "no-1".to_owned())),
+            "{env:?}"
+        );
+        assert_eq!(c.s3.credentials_file, Some(dir.path().join("creds")));
+        // The credentials file is missing: named as a problem.
+        assert!(
+            c.problems()
+                .iter()
+                .any(|p| p.contains("[s3] credentials_file")),
+            "{:?}",
+            c.problems()
+        );
+        // Secrets are not settings.
+        std::fs::write(&p, "[s3]\nsecret_access_key = \"x\"\n").unwrap();
+        assert!(load(&p)
+            .unwrap_err()
+            .to_string()
+            .contains("secret_access_key"));
+        std::fs::write(&p, "[repository]\nobject_lock_mode = \"strict\"\n").unwrap();
+        assert_eq!(load(&p).unwrap().problems().len(), 1);
     }
 
     #[test]

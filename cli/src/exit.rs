@@ -21,6 +21,9 @@ pub const CORRUPT: i32 = 13;
 /// The repository was opened with a put-only key, which can only add backups.
 pub const PUT_ONLY: i32 = 15;
 
+/// A file is under S3 Object Lock retention and cannot be deleted or overwritten yet.
+pub const LOCKED: i32 = 14;
+
 /// Print an error chain and choose the exit code from the engine error kind, if any.
 pub fn report(e: &anyhow::Error) -> i32 {
     eprintln!("error: {e}");
@@ -33,6 +36,7 @@ pub fn report(e: &anyhow::Error) -> i32 {
         Some(ErrorKind::Corrupt) => CORRUPT,
         Some(ErrorKind::Conflict) => CONFLICT,
         Some(ErrorKind::PutOnly) => PUT_ONLY,
+        Some(ErrorKind::Locked) => LOCKED,
         _ => FATAL,
     }
 }

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::backend::ObjectLock;
 use crate::chunker::ChunkerParams;
 use crate::error::{Error, ErrorKind, Result};
 
@@ -32,6 +33,10 @@ pub struct Config {
     pub zstd_level: i32,
     /// Creation time (RFC 3339).
     pub created: String,
+    /// S3 Object Lock (WORM) policy every client follows; absent in repositories without one
+    /// (optional field: configs written before it existed decode unchanged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object_lock: Option<ObjectLock>,
 }
 
 impl Config {
@@ -69,6 +74,9 @@ impl Config {
                 self.zstd_level
             )));
         }
+        if let Some(l) = &self.object_lock {
+            l.validate()?;
+        }
         Ok(())
     }
 
@@ -83,5 +91,37 @@ impl Config {
             .map_err(|e| Error::corrupt(format!("repository config: {e}")))?;
         c.validate()?;
         Ok(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::LockMode;
+
+    const OLD: &str = r#"{"version":1,"id":"00112233445566778899aabbccddeeff","chunk_min":524288,"chunk_avg":1048576,"chunk_max":8388608,"pack_size":16777216,"zstd_level":3,"created":"2026-11-27T04:27:18+00:00"}"#;
+
+    #[test]
+    fn object_lock_is_an_optional_field() {
+        let c = Config::decode(OLD.as_bytes()).unwrap();
+        assert_eq!(c.object_lock, None);
+        assert_eq!(
+            c.encode(),
+            OLD.as_bytes(),
+            "configs without a policy encode as before"
+        );
+        let locked = Config {
+            object_lock: Some(ObjectLock {
+                days: 30,
+                mode: LockMode::Governance,
+            }),
+            ..c
+        };
+        let e = String::from_utf8(locked.encode()).unwrap();
+        assert!(
+            e.ends_with(r#","object_lock":{"days":30,"mode":"governance"}}"#),
+            "{e}"
+        );
+        assert_eq!(Config::decode(e.as_bytes()).unwrap(), locked);
     }
 }

@@ -34,6 +34,9 @@ pub enum ErrorKind {
     /// The repository was opened with a put-only key and the operation needs to read stored
     /// data (restore, list, forget, prune, key management...).
     PutOnly,
+    /// The file is under S3 Object Lock retention: it cannot be deleted or overwritten before
+    /// the date in the message (nothing was changed).
+    Locked,
 }
 
 /// The engine's error: a kind, a human message with context, and an optional source.

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures::stream::{self, StreamExt, TryStreamExt};
 
-use crate::backend::{create_content_addressed, DynBackend, FileKind};
+use crate::backend::{create_content_addressed, DynBackend, FileKind, ObjectLock};
 use crate::blob::{open_blob, BlobType};
 use crate::chunker::{Chunker, ChunkerParams};
 use crate::config::{Config, DEFAULT_PACK_SIZE, DEFAULT_ZSTD_LEVEL, REPO_VERSION};
@@ -41,6 +41,8 @@ pub struct InitOptions {
     /// Take the chunker parameters and the id and chunker keys from this repository, so that
     /// both cut and name data identically and `copy` keeps deduplication.
     pub copy_chunker_from: Option<Repository>,
+    /// S3 Object Lock policy (WORM), recorded in the config so every client follows it.
+    pub object_lock: Option<ObjectLock>,
 }
 
 impl Default for InitOptions {
@@ -51,6 +53,7 @@ impl Default for InitOptions {
             zstd_level: DEFAULT_ZSTD_LEVEL,
             kdf: KdfParams::DEFAULT,
             copy_chunker_from: None,
+            object_lock: None,
         }
     }
 }
@@ -105,9 +108,14 @@ impl Repository {
             pack_size: opts.pack_size,
             zstd_level: opts.zstd_level,
             created: chrono::Local::now().to_rfc3339(),
+            object_lock: opts.object_lock,
         };
         config.validate()?;
         opts.kdf.validate()?;
+        if let Some(p) = opts.object_lock {
+            // Before the layout: it decides how files are created (DESIGN.md, "WORM").
+            backend.set_object_lock(p).await?;
+        }
         backend.create_layout().await?;
         let mut keys = KeySet::generate()?;
         if let Some(r) = &opts.copy_chunker_from {
@@ -168,6 +176,9 @@ impl Repository {
                     let sealer = keys.sealer();
                     let payload = sealed::open_file(&sealer, CONFIG_MAGIC, &cfg_bytes, "config")?;
                     let config = Config::decode(&payload)?;
+                    if let Some(p) = config.object_lock {
+                        backend.set_object_lock(p).await?;
+                    }
                     let keys = Arc::new(keys);
                     return Ok(Repository {
                         backend,
@@ -398,7 +409,16 @@ impl Repository {
             ..entry.snapshot.clone()
         };
         let id = self.save_snapshot(&snapshot).await?;
-        self.remove_snapshot(&entry.id).await.map_err(|e| {
+        match self.remove_snapshot(&entry.id).await {
+            // WORM: the old file stays until its retention expires; `forget` removes it then
+            // (a snapshot named in `replaces` is superseded and counted once).
+            Err(e) if e.kind() == ErrorKind::Locked => {
+                tracing::warn!("{e}");
+                return Ok(SnapshotEntry { id, snapshot });
+            }
+            r => r,
+        }
+        .map_err(|e| {
             e.context(format!(
                 "snapshot {} was rewritten as {}, but the old file remains (harmless; \
                  `hvelv forget` removes it)",

@@ -10,7 +10,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use hvelv_engine::backend::{
-    conformance, create_content_addressed, Backend, FileKind, S3Backend, S3Location, S3Options,
+    conformance, create_content_addressed, Backend, FileKind, LockMode, ObjectLock, S3Backend,
+    S3Location, S3Options,
 };
 use hvelv_engine::{ErrorKind, FileId};
 
@@ -179,4 +180,52 @@ async fn wrong_credentials_give_an_actionable_error() {
     let e = be.read(FileKind::Config, "config").await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Backend, "{e}");
     assert!(e.to_string().contains("AWS_SECRET_ACCESS_KEY"), "{e}");
+}
+
+/// A short policy for tests: objects stay undeletable for a day (GOVERNANCE, so that an
+/// administrator could still clean up the shared test server).
+const TEST_LOCK: ObjectLock = ObjectLock {
+    days: 1,
+    mode: LockMode::Governance,
+};
+
+/// WORM mode on the Object Lock bucket: create-only by HEAD + PUT (RGW ignores If-None-Match
+/// there), every retained kind written with a retention that satisfies the policy and refused
+/// deletion with a clear error, protocol files removable.
+#[tokio::test]
+async fn worm_conformance_on_the_lock_bucket() {
+    let Some(be) = backend("HVELV_TEST_S3_LOCK", S3Options::default()) else {
+        return;
+    };
+    be.set_object_lock(TEST_LOCK).await.unwrap();
+    conformance::run_worm(&be, TEST_LOCK).await;
+    // Large packs too (no multipart in WORM mode: one PUT with the retention headers).
+    let mut data = vec![0u8; (9 << 20) + 17];
+    getrandom::getrandom(&mut data).unwrap();
+    let data = Bytes::from(data);
+    let name = FileId::of(&data).to_hex();
+    create_content_addressed(&be, FileKind::Pack, &name, data.clone())
+        .await
+        .unwrap();
+    assert_eq!(be.read(FileKind::Pack, &name).await.unwrap(), data);
+    let r = be.retention(FileKind::Pack, &name).await.unwrap().unwrap();
+    assert!(TEST_LOCK.satisfied_by(&r), "{r:?}");
+    // The server itself refuses to delete the version (not only hvelv's check).
+    let e = be.remove(FileKind::Pack, &name).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Locked, "{e}");
+}
+
+#[tokio::test]
+async fn object_lock_is_refused_on_a_plain_bucket() {
+    let Some(be) = backend("HVELV_TEST_S3", S3Options::default()) else {
+        return;
+    };
+    let e = be.set_object_lock(TEST_LOCK).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
+    assert!(
+        e.to_string()
+            .contains("does not have S3 Object Lock enabled"),
+        "{e}"
+    );
+    assert_eq!(be.object_lock(), None);
 }

@@ -10,7 +10,7 @@ use super::human;
 use crate::args::{CopyArgs, Global};
 
 pub async fn run(g: &Global, a: CopyArgs) -> Result<i32> {
-    let src = super::open_other(&a.from, &a.from_password)
+    let src = super::open_other(g, &a.from, &a.from_password)
         .await
         .with_context(|| format!("opening the source repository {}", a.from))?
         .load_index()

@@ -3,7 +3,11 @@
 //! `--dry-run`. Data is freed by `hvelv prune`, not here.
 
 use anyhow::{bail, Context, Result};
+use std::collections::BTreeMap;
+
+use hvelv_engine::backend::{FileKind, Held};
 use hvelv_engine::ops::forget::{self, Candidate, Decision, ForgetPlan, Planned};
+use hvelv_engine::ops::worm::held_files;
 use hvelv_engine::snapshot::SnapshotEntry;
 use hvelv_engine::{ErrorKind, FileId, Repository};
 use serde_json::{json, Value};
@@ -35,22 +39,49 @@ pub async fn run(g: &Global, a: ForgetArgs) -> Result<i32> {
         .map(Candidate::from)
         .collect();
     let plan = forget::plan(selected, &policy, a.group_by, chrono::Utc::now())?;
-    let ids: Vec<FileId> = plan.removals().map(|p| p.snapshot.id).collect();
+    let held = held_snapshots(&repo, plan.removals().map(|p| p.snapshot.id)).await?;
+    let ids: Vec<FileId> = plan
+        .removals()
+        .map(|p| p.snapshot.id)
+        .filter(|id| !held.contains_key(&id.to_hex()))
+        .collect();
     let removed = if a.dry_run {
         Vec::new()
     } else {
         remove_all(&repo, &ids).await?
     };
     if g.json {
-        super::print_json(&plan_json(&plan, a.dry_run, &removed))?;
+        super::print_json(&plan_json(&plan, a.dry_run, &removed, &held))?;
         return Ok(crate::exit::OK);
     }
     for group in &plan.groups {
-        print_group(group);
+        print_group(group, &held);
     }
-    let total = plan.kept() + ids.len();
+    let total = plan.kept() + ids.len() + held.len();
     summary(a.dry_run, ids.len(), total);
+    if !held.is_empty() {
+        println!(
+            "{} snapshot(s) to remove are still under S3 Object Lock retention and were kept; \
+             a forget after the date shown removes them",
+            held.len()
+        );
+    }
     Ok(crate::exit::OK)
+}
+
+/// Snapshots among `ids` still under Object Lock retention (WORM repositories; none otherwise).
+async fn held_snapshots(
+    repo: &Repository,
+    ids: impl Iterator<Item = FileId>,
+) -> Result<BTreeMap<String, Held>> {
+    let names: Vec<String> = ids.map(|id| id.to_hex()).collect();
+    Ok(held_files(
+        repo.backend(),
+        FileKind::Snapshot,
+        &names,
+        chrono::Utc::now(),
+    )
+    .await?)
 }
 
 /// `forget ID...`: refuses protected snapshots (removing none of the given ones).
@@ -64,6 +95,18 @@ async fn explicit(g: &Global, a: &ForgetArgs) -> Result<i32> {
         }
     }
     forget::check_explicit(&entries)?;
+    let held = held_snapshots(&repo, entries.iter().map(|e| e.id)).await?;
+    if !held.is_empty() {
+        let list: Vec<String> = held.values().map(|h| h.to_string()).collect();
+        return Err(hvelv_engine::Error::new(
+            ErrorKind::Locked,
+            format!(
+                "not removing any of the given snapshots: {}. Forget them after that date",
+                list.join("; ")
+            ),
+        )
+        .into());
+    }
     let ids: Vec<FileId> = entries.iter().map(|e| e.id).collect();
     let removed = if a.dry_run {
         Vec::new()
@@ -143,7 +186,16 @@ fn time_of(p: &Planned) -> String {
 }
 
 /// The action and reasons of one planned snapshot, as strings.
-fn verdict(p: &Planned) -> (&'static str, Vec<String>) {
+fn verdict(p: &Planned, held: &BTreeMap<String, Held>) -> (&'static str, Vec<String>) {
+    if let Some(h) = held.get(&p.snapshot.id.to_hex()) {
+        return (
+            "held",
+            vec![format!(
+                "to remove, but held by Object Lock until {}",
+                h.until
+            )],
+        );
+    }
     match &p.decision {
         Decision::Keep(r) => ("keep", r.iter().map(|r| r.to_string()).collect()),
         Decision::Remove => ("remove", Vec::new()),
@@ -157,7 +209,7 @@ fn verdict(p: &Planned) -> (&'static str, Vec<String>) {
     }
 }
 
-fn print_group(group: &forget::GroupPlan) {
+fn print_group(group: &forget::GroupPlan, held: &BTreeMap<String, Held>) {
     let keep = group
         .snapshots
         .iter()
@@ -169,7 +221,7 @@ fn print_group(group: &forget::GroupPlan) {
         group.snapshots.len() - keep
     );
     for p in &group.snapshots {
-        let (action, reasons) = verdict(p);
+        let (action, reasons) = verdict(p, held);
         println!(
             "  {action:<6}  {}  {}  {}",
             p.snapshot.id.short(),
@@ -180,7 +232,12 @@ fn print_group(group: &forget::GroupPlan) {
     println!();
 }
 
-fn plan_json(plan: &ForgetPlan, dry_run: bool, removed: &[FileId]) -> Value {
+fn plan_json(
+    plan: &ForgetPlan,
+    dry_run: bool,
+    removed: &[FileId],
+    held: &BTreeMap<String, Held>,
+) -> Value {
     let groups: Vec<Value> = plan
         .groups
         .iter()
@@ -189,7 +246,7 @@ fn plan_json(plan: &ForgetPlan, dry_run: bool, removed: &[FileId]) -> Value {
                 .snapshots
                 .iter()
                 .map(|p| {
-                    let (action, reasons) = verdict(p);
+                    let (action, reasons) = verdict(p, held);
                     let s = &p.snapshot;
                     json!({
                         "id": s.id.to_hex(),
@@ -218,5 +275,6 @@ fn plan_json(plan: &ForgetPlan, dry_run: bool, removed: &[FileId]) -> Value {
         "kept": plan.kept(),
         "to_remove": plan.removals().map(|p| p.snapshot.id.to_hex()).collect::<Vec<_>>(),
         "removed": removed.iter().map(|id| id.to_hex()).collect::<Vec<_>>(),
+        "held": held.values().collect::<Vec<_>>(),
     })
 }

@@ -1,6 +1,7 @@
 //! `hvelv init`
 
 use anyhow::{Context, Result};
+use hvelv_engine::backend::{LockMode, ObjectLock};
 use hvelv_engine::chunker::ChunkerParams;
 use hvelv_engine::crypto::KdfParams;
 use hvelv_engine::{InitOptions, Repository};
@@ -15,7 +16,7 @@ pub async fn run(g: &Global, a: InitArgs) -> Result<i32> {
     let be = super::backend(g)?;
     let copy_chunker_from = match &a.copy_chunker_params_from {
         Some(loc) => Some(
-            super::open_other(loc, &a.from)
+            super::open_other(g, loc, &a.from)
                 .await
                 .with_context(|| format!("opening {loc} to copy its chunker parameters"))?,
         ),
@@ -35,6 +36,13 @@ pub async fn run(g: &Global, a: InitArgs) -> Result<i32> {
             t_cost: a.kdf_passes,
             p_cost: 1,
         },
+        object_lock: match a.object_lock_days {
+            Some(days) => Some(ObjectLock {
+                days,
+                mode: LockMode::parse(&a.object_lock_mode)?,
+            }),
+            None => None,
+        },
     };
     let pw = crate::password::new(g)?;
     let repo = Repository::init(be.clone(), &pw, opts).await?;
@@ -50,6 +58,12 @@ pub async fn run(g: &Global, a: InitArgs) -> Result<i32> {
             &repo.config().id[..8],
             be.location()
         );
+        if let Some(l) = repo.config().object_lock {
+            println!(
+                "WORM: every file gets an S3 Object Lock retention of {l}; prune and forget \
+                 keep files until their retention expires"
+            );
+        }
         println!("Keep the password safe: without it the data cannot be recovered.");
     }
     Ok(crate::exit::OK)

@@ -54,7 +54,7 @@ pub fn backend(g: &Global) -> Result<DynBackend> {
             "no repository given: use -r/--repo PATH or set HVELV_REPOSITORY (create one with `hvelv init -r PATH`)"
         );
     };
-    hvelv_engine::backend::open_backend(loc).map_err(anyhow::Error::from)
+    hvelv_engine::backend::open_backend_with(loc, &g.s3_settings()).map_err(anyhow::Error::from)
 }
 
 /// Open the repository (asks for the password).
@@ -65,8 +65,12 @@ pub async fn open(g: &Global) -> Result<Repository> {
 }
 
 /// Open a second repository (copy source) with the `--from-password-*` options.
-pub async fn open_other(loc: &str, pw: &crate::args::FromPassword) -> Result<Repository> {
-    let be = hvelv_engine::backend::open_backend(loc)?;
+pub async fn open_other(
+    g: &Global,
+    loc: &str,
+    pw: &crate::args::FromPassword,
+) -> Result<Repository> {
+    let be = hvelv_engine::backend::open_backend_with(loc, &g.s3_settings())?;
     let pw = crate::password::from_sources(
         pw.from_password_file.as_deref(),
         pw.from_password_command.as_deref(),

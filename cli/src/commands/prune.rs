@@ -52,6 +52,7 @@ pub async fn run(g: &Global, a: PruneArgs) -> Result<i32> {
             out.packs_kept_needed
         );
     }
+    print_held(&out.held, "kept from scheduled deletions");
     for d in &out.deferred {
         println!(
             "deletion {} ({} packs) waits for running jobs and will be done by the next prune:",
@@ -104,6 +105,7 @@ fn print_plan(p: &PrunePlan, dry: bool) {
             d.name, d.packs
         );
     }
+    print_held(&p.held, "kept");
     if p.unindexed_packs > 0 {
         println!(
             "{} pack(s) without index entry left alone (a running backup, or run `hvelv repair index`)",
@@ -115,5 +117,22 @@ fn print_plan(p: &PrunePlan, dry: bool) {
             "{} pack(s) named by the index are missing: run `hvelv check`",
             p.missing_packs.len()
         );
+    }
+}
+
+/// Packs kept because of S3 Object Lock retention, with their dates (a few, then a count).
+fn print_held(held: &[hvelv_engine::backend::Held], what: &str) {
+    if held.is_empty() {
+        return;
+    }
+    println!(
+        "{} pack(s) {what}: still under Object Lock retention (a later prune frees them):",
+        held.len()
+    );
+    for h in held.iter().take(20) {
+        println!("  {h}");
+    }
+    if held.len() > 20 {
+        println!("  … and {} more (--json lists all)", held.len() - 20);
     }
 }

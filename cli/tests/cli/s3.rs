@@ -10,20 +10,29 @@ use std::process::Output;
 use crate::roundtrip::build_tree;
 use crate::util::{self, assert_same_tree, diff_r, Env};
 
-/// A fresh repository URL below the test bucket, or `None` to skip.
-fn s3_repo() -> Option<String> {
-    let Ok(url) = std::env::var("HVELV_TEST_S3") else {
+/// A fresh repository URL below the bucket in `var`, or `None` to skip.
+fn fresh_repo(var: &str, prefix: &str) -> Option<String> {
+    let Ok(url) = std::env::var(var) else {
         if std::env::var_os("HVELV_TEST_S3_REQUIRED").is_some() {
-            panic!("HVELV_TEST_S3_REQUIRED is set but HVELV_TEST_S3 is not: the S3 test server did not start");
+            panic!(
+                "HVELV_TEST_S3_REQUIRED is set but {var} is not: the S3 test server did not start"
+            );
         }
-        eprintln!("SKIPPED: HVELV_TEST_S3 is not set; run `eval \"$(scripts/s3-up.sh)\"` to test against S3");
+        eprintln!(
+            "SKIPPED: {var} is not set; run `eval \"$(scripts/s3-up.sh)\"` to test against S3"
+        );
         return None;
     };
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_nanos();
-    Some(format!("{url}/cli-{}-{nanos}", std::process::id()))
+    Some(format!("{url}/{prefix}-{}-{nanos}", std::process::id()))
+}
+
+/// A fresh repository URL below the test bucket, or `None` to skip.
+fn s3_repo() -> Option<String> {
+    fresh_repo("HVELV_TEST_S3", "cli")
 }
 
 fn run(env: &Env, repo: &str, args: &[&str], code: i32) -> Output {
@@ -204,4 +213,221 @@ fn nightly_copy_from_local_to_s3() {
         0,
     );
     assert_same_tree(&src, &t, false);
+}
+
+/// A fresh repository URL below the Object Lock test bucket, or `None` to skip.
+fn s3_lock_repo() -> Option<String> {
+    fresh_repo("HVELV_TEST_S3_LOCK", "worm")
+}
+
+/// The S3 backend of `repo` as a client *without* the WORM policy would use it.
+fn plain_backend(repo: &str) -> hvelv_engine::backend::S3Backend {
+    use hvelv_engine::backend::{S3Backend, S3Location, S3Options};
+    S3Backend::new(
+        S3Location::parse(repo).unwrap(),
+        std::env::vars(),
+        S3Options::default(),
+    )
+    .unwrap()
+}
+
+/// The WORM offsite repository on RGW's Object Lock bucket, end to end through the CLI: init
+/// refuses a bucket without Object Lock and records the policy; every object a backup writes has
+/// a retention of at least the policy's days (read back per object); forgetting a held snapshot
+/// fails with exit code 14 and the date; forget and prune keep held files and say why; check
+/// flags an object written without retention.
+#[test]
+fn worm_repository_on_the_object_lock_bucket() {
+    use hvelv_engine::backend::{Backend, FileKind, LockMode, ObjectLock};
+    let (Some(repo), Some(plain)) = (s3_lock_repo(), s3_repo()) else {
+        return;
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let env = Env::new();
+    let src = env.path("src");
+    fs::create_dir_all(&src).unwrap();
+    fs::write(src.join("keep.bin"), util::random_bytes(1, 3 << 20)).unwrap();
+    fs::write(src.join("gone.bin"), util::random_bytes(2, 3 << 20)).unwrap();
+    let init = [
+        "init",
+        "--kdf-memory",
+        "8",
+        "--kdf-passes",
+        "1",
+        "--pack-size",
+        "1M",
+        "--object-lock-days",
+        "1",
+        "--object-lock-mode",
+        "governance",
+    ];
+    let out = run(&env, &plain, &init, 1);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("does not have S3 Object Lock enabled"),
+        "{err}"
+    );
+    let out = run(&env, &repo, &init, 0);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("1 days, governance mode"),
+        "{out:?}"
+    );
+
+    run(&env, &repo, &["backup", "-q", src.to_str().unwrap()], 0);
+    fs::remove_file(src.join("gone.bin")).unwrap();
+    run(&env, &repo, &["backup", "-q", src.to_str().unwrap()], 0);
+
+    // Every object hvelv wrote carries the retention, read back object by object.
+    let policy = ObjectLock {
+        days: 1,
+        mode: LockMode::Governance,
+    };
+    let be = plain_backend(&repo);
+    let counted = rt.block_on(async {
+        be.set_object_lock(policy).await.unwrap();
+        let mut n = 0;
+        for kind in FileKind::ALL.into_iter().filter(|k| k.retained()) {
+            for (name, _) in be.list(kind).await.unwrap() {
+                let r = be.retention(kind, &name).await.unwrap();
+                let r = r.unwrap_or_else(|| panic!("{kind} {name} has no retention"));
+                assert!(policy.satisfied_by(&r), "{kind} {name}: {r:?}");
+                n += 1;
+            }
+        }
+        n
+    });
+    assert!(
+        counted >= 6,
+        "config, key, packs, index, snapshots: {counted}"
+    );
+    let out = run(&env, &repo, &["check", "--json"], 0);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["problems"].as_array().unwrap().len(), 0, "{report}");
+
+    // Removing a held snapshot through hvelv fails clearly, and nothing is removed.
+    let out = run(&env, &repo, &["snapshots", "--json"], 0);
+    let snaps: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let first = snaps[0]["id"].as_str().unwrap().to_owned();
+    let out = run(&env, &repo, &["forget", &first], 14);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("held by Object Lock until") && err.contains("Forget them after that date"),
+        "{err}"
+    );
+    let out = run(&env, &repo, &["forget", "--keep-last", "1"], 0);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("held") && text.contains("Object Lock"),
+        "{text}"
+    );
+    let out = run(&env, &repo, &["forget", "--keep-last", "1", "--json"], 0);
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(plan["held"][0]["name"], first.as_str(), "{plan}");
+    assert_eq!(plan["removed"].as_array().unwrap().len(), 0, "{plan}");
+
+    // A client without the policy hides the first snapshot (a plain DELETE on a versioned
+    // bucket only adds a delete marker). Its data is unused now, but prune keeps the held packs.
+    rt.block_on(plain_backend(&repo).remove(FileKind::Snapshot, &first))
+        .unwrap();
+    let out = run(&env, &repo, &["prune", "--dry-run", "--json"], 0);
+    let p: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(p["delete"].as_array().unwrap().len(), 0, "{p}");
+    assert_eq!(p["repack"].as_array().unwrap().len(), 0, "{p}");
+    assert!(!p["held"].as_array().unwrap().is_empty(), "{p}");
+    let out = run(&env, &repo, &["prune"], 0);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("held by Object Lock until") && text.contains("deleted 0 pack(s)"),
+        "{text}"
+    );
+
+    // An object written without retention (a plain put) is reported by check.
+    let stray = "0".repeat(64);
+    rt.block_on(plain_backend(&repo).create(
+        FileKind::Verify,
+        &stray,
+        bytes::Bytes::from_static(b"not a record"),
+    ))
+    .unwrap();
+    let out = run(&env, &repo, &["check", "--json"], 13);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let bad: Vec<&serde_json::Value> = report["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["kind"] == "retention_violated")
+        .collect();
+    assert_eq!(bad.len(), 1, "{report}");
+    assert_eq!(bad[0]["subject"], stray.as_str());
+
+    // The data of the remaining snapshot restores.
+    let target = env.path("restored");
+    run(
+        &env,
+        &repo,
+        &["restore", "latest", "--target", target.to_str().unwrap()],
+        0,
+    );
+    let back = target.join(src.strip_prefix("/").unwrap());
+    assert_eq!(
+        fs::read(back.join("keep.bin")).unwrap(),
+        util::random_bytes(1, 3 << 20)
+    );
+}
+
+/// S3 settings as flags: `s3:BUCKET/PREFIX` with `--s3-endpoint`, credentials from an AWS
+/// shared-credentials file (no key in the environment), `--s3-region`.
+#[test]
+fn s3_settings_from_flags_and_a_credentials_file() {
+    let Some(full) = s3_repo() else { return };
+    let rest = full.strip_prefix("s3:").unwrap();
+    let (scheme, after) = rest.split_once("://").unwrap();
+    let (host, bucket_prefix) = after.split_once('/').unwrap();
+    let endpoint = format!("{scheme}://{host}");
+    let repo = format!("s3:{bucket_prefix}");
+    let env = Env::new();
+    let creds = env.path("credentials");
+    fs::write(
+        &creds,
+        format!(
+            "[offsite]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+            std::env::var("AWS_ACCESS_KEY_ID").unwrap(),
+            std::env::var("AWS_SECRET_ACCESS_KEY").unwrap()
+        ),
+    )
+    .unwrap();
+    let hvelv = |args: &[&str], code: i32| {
+        let out = env
+            .cmd()
+            .env("HVELV_REPOSITORY", &repo)
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env_remove("AWS_ENDPOINT")
+            .args(["--s3-endpoint", &endpoint, "--s3-region", "us-east-1"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {out:?}");
+        out
+    };
+    let cf = creds.to_str().unwrap();
+    // Without credentials a custom endpoint is refused before any request.
+    let out = hvelv(&["snapshots"], 1);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("AWS_ACCESS_KEY_ID"),
+        "{out:?}"
+    );
+    let init = ["init", "--kdf-memory", "8", "--kdf-passes", "1"];
+    let with_creds = |a: &[&str]| -> Vec<String> {
+        ["--s3-credentials-file", cf, "--s3-profile", "offsite"]
+            .iter()
+            .chain(a)
+            .map(|s| s.to_string())
+            .collect()
+    };
+    let args = with_creds(&init);
+    hvelv(&args.iter().map(String::as_str).collect::<Vec<_>>(), 0);
+    let args = with_creds(&["snapshots", "--json"]);
+    let out = hvelv(&args.iter().map(String::as_str).collect::<Vec<_>>(), 0);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "[]");
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use bytes::Bytes;
 
-use super::{Backend, DynBackend, FileKind};
+use super::{Backend, DynBackend, FileKind, ObjectLock, Retention};
 use crate::error::{Error, ErrorKind, Result};
 
 /// Wraps a backend; each request fails with probability `rate` (per mille).
@@ -120,5 +120,17 @@ impl Backend for FaultBackend {
     }
     async fn remove_stale_temporaries(&self, older_than: std::time::Duration) -> Result<usize> {
         self.inner.remove_stale_temporaries(older_than).await
+    }
+    async fn set_object_lock(&self, policy: ObjectLock) -> Result<()> {
+        self.inner.set_object_lock(policy).await
+    }
+    fn object_lock(&self) -> Option<ObjectLock> {
+        self.inner.object_lock()
+    }
+    async fn retention(&self, kind: FileKind, name: &str) -> Result<Option<Retention>> {
+        match self.draw() {
+            Some(_) => Err(Self::fault("retention read")),
+            None => self.inner.retention(kind, name).await,
+        }
     }
 }

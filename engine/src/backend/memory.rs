@@ -1,18 +1,25 @@
-//! In-memory backend, for tests and dry runs.
+//! In-memory backend, for tests and dry runs. It also simulates S3 Object Lock
+//! ([`Backend::set_object_lock`]): retained files get a retention date at creation and cannot be
+//! removed before it, so WORM planning is testable without a server.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use chrono::{DateTime, Utc};
 
-use super::{Backend, FileKind};
+use super::{locked_error, Backend, FileKind, ObjectLock, Retention};
 use crate::error::{Error, ErrorKind, Result};
+
+type Key = (FileKind, String);
 
 /// A repository held in memory.
 #[derive(Debug, Default)]
 pub struct MemoryBackend {
-    files: Mutex<Option<BTreeMap<(FileKind, String), Bytes>>>,
+    files: Mutex<Option<BTreeMap<Key, Bytes>>>,
+    lock: Mutex<Option<ObjectLock>>,
+    retention: Mutex<BTreeMap<Key, Retention>>,
 }
 
 impl MemoryBackend {
@@ -20,10 +27,29 @@ impl MemoryBackend {
     pub fn new() -> Self {
         Self::default()
     }
-    fn with<T>(
-        &self,
-        f: impl FnOnce(&mut BTreeMap<(FileKind, String), Bytes>) -> Result<T>,
-    ) -> Result<T> {
+    /// Set (or with `None` clear) the simulated retention date of a stored file, to model expiry
+    /// or a file written without retention.
+    pub fn set_retention(&self, kind: FileKind, name: &str, until: Option<DateTime<Utc>>) {
+        let mut r = self.retention.lock().unwrap_or_else(|p| p.into_inner());
+        let key = (kind, name.to_owned());
+        match (until, self.object_lock()) {
+            (Some(until), Some(p)) => {
+                let written = r.get(&key).and_then(|x| x.written).or(Some(Utc::now()));
+                r.insert(
+                    key,
+                    Retention {
+                        mode: Some(p.mode),
+                        until,
+                        written,
+                    },
+                );
+            }
+            _ => {
+                r.remove(&key);
+            }
+        }
+    }
+    fn with<T>(&self, f: impl FnOnce(&mut BTreeMap<Key, Bytes>) -> Result<T>) -> Result<T> {
         let mut g = self.files.lock().unwrap_or_else(|p| p.into_inner());
         match g.as_mut() {
             Some(m) => f(m),
@@ -59,7 +85,17 @@ impl Backend for MemoryBackend {
                     format!("{kind} {name} exists"),
                 ));
             }
-            m.insert(key, data);
+            m.insert(key.clone(), data);
+            if let Some(p) = self.object_lock().filter(|_| kind.retained()) {
+                let now = Utc::now();
+                let r = Retention {
+                    mode: Some(p.mode),
+                    until: p.until(now),
+                    written: Some(now),
+                };
+                let mut g = self.retention.lock().unwrap_or_else(|p| p.into_inner());
+                g.insert(key, r);
+            }
             Ok(())
         })
     }
@@ -97,11 +133,38 @@ impl Backend for MemoryBackend {
         })
     }
     async fn remove(&self, kind: FileKind, name: &str) -> Result<()> {
+        if let Some(r) = self.retention(kind, name).await? {
+            if r.holds_at(Utc::now()) {
+                return Err(locked_error(&self.location(), kind, name, &r, "delete"));
+            }
+        }
         self.with(|m| {
             m.remove(&(kind, name.to_owned()))
                 .map(|_| ())
                 .ok_or_else(|| Error::not_found(format!("{kind} {name} not found")))
-        })
+        })?;
+        let mut g = self.retention.lock().unwrap_or_else(|p| p.into_inner());
+        g.remove(&(kind, name.to_owned()));
+        Ok(())
+    }
+    async fn set_object_lock(&self, policy: ObjectLock) -> Result<()> {
+        policy.validate()?;
+        *self.lock.lock().unwrap_or_else(|p| p.into_inner()) = Some(policy);
+        Ok(())
+    }
+    fn object_lock(&self) -> Option<ObjectLock> {
+        *self.lock.lock().unwrap_or_else(|p| p.into_inner())
+    }
+    async fn retention(&self, kind: FileKind, name: &str) -> Result<Option<Retention>> {
+        self.with(|m| {
+            if m.contains_key(&(kind, name.to_owned())) {
+                Ok(())
+            } else {
+                Err(Error::not_found(format!("{kind} {name} not found")))
+            }
+        })?;
+        let g = self.retention.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(g.get(&(kind, name.to_owned())).cloned())
     }
 }
 
@@ -110,5 +173,17 @@ mod tests {
     #[tokio::test]
     async fn conformance() {
         super::super::conformance::run(&super::MemoryBackend::new()).await;
+    }
+
+    #[tokio::test]
+    async fn worm_conformance() {
+        use crate::backend::{Backend, LockMode, ObjectLock};
+        let be = super::MemoryBackend::new();
+        let policy = ObjectLock {
+            days: 3,
+            mode: LockMode::Compliance,
+        };
+        be.set_object_lock(policy).await.unwrap();
+        super::super::conformance::run_worm(&be, policy).await;
     }
 }

@@ -12,13 +12,22 @@
 //!   temporary), possibly missing files created concurrently with the call.
 //! * **Reads** return exactly the stored bytes or an error; [`ErrorKind::NotFound`] when missing.
 //!
+//! * **WORM mode** ([`Backend::set_object_lock`], S3 with Object Lock; simulated by
+//!   [`MemoryBackend`]): retained kinds are written with a retention of at least the policy's
+//!   days; `remove` of a file under retention fails with [`ErrorKind::Locked`] and changes
+//!   nothing; [`Backend::retention`] reads it back. `conformance::run_worm` checks it.
+//!
 //! The trait is async: backends do I/O. The pure core never calls it; operations run CPU work
 //! on threads and talk to the backend from async tasks.
 
 mod fault;
 mod local;
+mod lock;
 mod memory;
 mod s3;
+mod s3_raw;
+mod s3_settings;
+mod s3_worm;
 
 pub mod conformance;
 
@@ -32,8 +41,10 @@ use crate::error::{ErrorKind, Result};
 
 pub use fault::FaultBackend;
 pub use local::LocalBackend;
+pub use lock::{format_until, locked_error, Held, LockMode, ObjectLock, Retention};
 pub use memory::MemoryBackend;
 pub use s3::{open_backend, S3Backend, S3Location, S3Options};
+pub use s3_settings::{open_backend_with, read_credentials_file, S3Settings};
 
 /// The kinds of files in a repository, each in its own namespace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -150,6 +161,31 @@ pub trait Backend: Send + Sync + fmt::Debug {
     async fn remove_stale_temporaries(&self, older_than: std::time::Duration) -> Result<usize> {
         let _ = older_than;
         Ok(0)
+    }
+    /// Put this backend in WORM mode for a repository whose config records `policy`: from now
+    /// on every file of a kind with [`FileKind::retained`] is written with a retention of at
+    /// least `policy.days` days, and [`Backend::remove`] of a file under retention fails with
+    /// [`ErrorKind::Locked`]. Called by `init` before [`Backend::create_layout`] and by every
+    /// open. Backends without Object Lock refuse with [`ErrorKind::Unsupported`].
+    async fn set_object_lock(&self, policy: ObjectLock) -> Result<()> {
+        Err(crate::Error::new(
+            ErrorKind::Unsupported,
+            format!(
+                "the repository at {} requires S3 Object Lock ({policy}), which only an S3 bucket \
+                 with Object Lock enabled provides",
+                self.location()
+            ),
+        ))
+    }
+    /// The WORM policy set with [`Backend::set_object_lock`], if any.
+    fn object_lock(&self) -> Option<ObjectLock> {
+        None
+    }
+    /// The retention the stored file carries (`None`: none). Only meaningful after
+    /// [`Backend::set_object_lock`]; other backends answer `None` without a request.
+    async fn retention(&self, kind: FileKind, name: &str) -> Result<Option<Retention>> {
+        let _ = (kind, name);
+        Ok(None)
     }
 }
 

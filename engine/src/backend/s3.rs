@@ -40,7 +40,7 @@
 
 use std::fmt;
 use std::ops::Range;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -54,7 +54,8 @@ use object_store::{
 };
 use tokio::sync::Semaphore;
 
-use super::{Backend, DynBackend, FileKind, LocalBackend};
+use super::s3_raw::RawS3;
+use super::{Backend, DynBackend, FileKind, LocalBackend, ObjectLock, Retention};
 use crate::error::{Error, ErrorKind, Result};
 use crate::id::FileId;
 
@@ -191,6 +192,7 @@ impl S3Location {
             .with_client_options(client)
             .with_retry(retry_config(opts.max_retries));
         let (mut key_id, mut secret, mut endpoint_var) = (false, false, None);
+        let mut allow_http = false;
         for (k, v) in vars {
             if !k.starts_with("AWS_") {
                 continue;
@@ -202,7 +204,11 @@ impl S3Location {
                     endpoint_var = Some(k.clone());
                     continue;
                 }
-                "AWS_BUCKET" | "AWS_BUCKET_NAME" | "AWS_ALLOW_HTTP" => continue,
+                "AWS_ALLOW_HTTP" => {
+                    allow_http = v.eq_ignore_ascii_case("true") || v == "1";
+                    continue;
+                }
+                "AWS_BUCKET" | "AWS_BUCKET_NAME" => continue,
                 _ => {}
             }
             if let Ok(key) = k.to_ascii_lowercase().parse::<AmazonS3ConfigKey>() {
@@ -218,6 +224,16 @@ impl S3Location {
                          AWS_SESSION_TOKEN for temporary credentials)",
                         self.url()
                     )));
+                }
+                if let Some(host) = e.strip_prefix("http://") {
+                    if !allow_http && !is_loopback(host) {
+                        return Err(Error::invalid(format!(
+                            "{}: the endpoint {e} uses plain HTTP to another machine; use https, \
+                             or allow it explicitly with --s3-allow-http (or AWS_ALLOW_HTTP=true, \
+                             or allow_http = true in the [s3] section of the config file)",
+                            self.url()
+                        )));
+                    }
                 }
                 b = b
                     .with_endpoint(e)
@@ -244,6 +260,15 @@ impl S3Location {
         Ok(b.with_bucket_name(&self.bucket)
             .with_checksum_algorithm(object_store::aws::Checksum::SHA256))
     }
+}
+
+/// `HOST[:PORT]` names this machine (plain HTTP to it needs no opt-in: test servers).
+fn is_loopback(host_port: &str) -> bool {
+    let host = match host_port.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => host_port.split(':').next().unwrap_or(""),
+    };
+    host == "localhost" || host == "::1" || host.starts_with("127.")
 }
 
 fn retry_config(max_retries: usize) -> RetryConfig {
@@ -290,6 +315,10 @@ pub struct S3Backend {
     store_once: Arc<AmazonS3>,
     limit: Arc<Semaphore>,
     opts: S3Options,
+    /// Signed raw requests (Object Lock, retention, versions).
+    pub(super) raw: RawS3,
+    /// The WORM policy, once [`Backend::set_object_lock`] was called (see `s3_worm.rs`).
+    pub(super) lock: OnceLock<ObjectLock>,
 }
 
 impl fmt::Debug for S3Backend {
@@ -316,6 +345,11 @@ impl S3Backend {
             ));
         }
         let vars: Vec<(String, String)> = vars.into_iter().collect();
+        let region = loc
+            .builder(vars.iter().cloned(), &opts)?
+            .get_config_value(&AmazonS3ConfigKey::Region)
+            .filter(|r| !r.is_empty())
+            .unwrap_or_else(|| "us-east-1".to_owned());
         let build = |retries: usize| -> Result<AmazonS3> {
             let o = S3Options {
                 max_retries: retries,
@@ -325,16 +359,35 @@ impl S3Backend {
                 .build()
                 .map_err(|e| Error::invalid(format!("S3 configuration for {}: {e}", loc.url())))
         };
+        let store = Arc::new(build(opts.max_retries)?);
+        let client = ClientOptions::new()
+            .with_timeout(opts.request_timeout)
+            .with_connect_timeout(opts.connect_timeout)
+            .with_allow_http(
+                loc.endpoint
+                    .as_deref()
+                    .is_some_and(|e| e.starts_with("http://")),
+            );
+        let raw = RawS3::new(
+            loc.endpoint.as_deref(),
+            &loc.bucket,
+            region,
+            &client,
+            store.clone(),
+            loc.url(),
+        )?;
         Ok(S3Backend {
-            store: Arc::new(build(opts.max_retries)?),
+            store,
             store_once: Arc::new(build(0)?),
+            raw,
+            lock: OnceLock::new(),
             limit: Arc::new(Semaphore::new(opts.concurrency)),
             loc,
             opts,
         })
     }
 
-    fn key(&self, rel: &str) -> Path {
+    pub(super) fn key(&self, rel: &str) -> Path {
         if self.loc.prefix.is_empty() {
             Path::from(rel)
         } else {
@@ -342,7 +395,7 @@ impl S3Backend {
         }
     }
 
-    fn path(&self, kind: FileKind, name: &str) -> Result<Path> {
+    pub(super) fn path(&self, kind: FileKind, name: &str) -> Result<Path> {
         Ok(self.key(&super::relative_path(kind, name)?))
     }
 
@@ -353,7 +406,7 @@ impl S3Backend {
             .min(self.opts.concurrency)
     }
 
-    async fn permit(&self, n: usize) -> Result<tokio::sync::SemaphorePermit<'_>> {
+    pub(super) async fn permit(&self, n: usize) -> Result<tokio::sync::SemaphorePermit<'_>> {
         let n = n.clamp(1, self.opts.concurrency) as u32;
         self.limit
             .acquire_many(n)
@@ -361,7 +414,7 @@ impl S3Backend {
             .map_err(|_| Error::new(ErrorKind::Cancelled, "S3 backend is shutting down"))
     }
 
-    fn err(&self, what: impl fmt::Display, e: object_store::Error) -> Error {
+    pub(super) fn err(&self, what: impl fmt::Display, e: object_store::Error) -> Error {
         use object_store::Error as E;
         let (kind, hint) = match &e {
             E::NotFound { .. } => (ErrorKind::NotFound, ""),
@@ -579,11 +632,20 @@ impl Backend for S3Backend {
                 ),
             ));
         }
+        if self.lock.get().is_some() {
+            // Object Lock buckets are versioned, and Ceph RGW ignores `If-None-Match` on them:
+            // WORM mode creates with HEAD, then PUT instead (see s3_worm.rs).
+            return Ok(());
+        }
         self.probe_conditional_create().await
     }
 
     async fn create(&self, kind: FileKind, name: &str, data: Bytes) -> Result<()> {
         let path = self.path(kind, name)?;
+        if let Some(policy) = self.lock.get() {
+            let _p = self.permit(1).await?;
+            return self.create_worm(policy, kind, name, &path, data).await;
+        }
         if kind == FileKind::Pack
             && data.len() > self.opts.multipart_threshold
             && FileId::of(&data).to_hex() == name
@@ -689,6 +751,9 @@ impl Backend for S3Backend {
     async fn remove(&self, kind: FileKind, name: &str) -> Result<()> {
         let path = self.path(kind, name)?;
         let _p = self.permit(1).await?;
+        if self.lock.get().is_some() {
+            return self.remove_worm(kind, name, &path).await;
+        }
         let what = format!("removing {kind} {name}");
         // S3 answers a DELETE of a missing key with success; the contract wants NotFound.
         self.store
@@ -699,6 +764,20 @@ impl Backend for S3Backend {
             .delete(&path)
             .await
             .map_err(|e| self.err(&what, e))
+    }
+
+    async fn set_object_lock(&self, policy: ObjectLock) -> Result<()> {
+        self.enable_worm(policy).await
+    }
+
+    fn object_lock(&self) -> Option<ObjectLock> {
+        self.lock.get().copied()
+    }
+
+    async fn retention(&self, kind: FileKind, name: &str) -> Result<Option<Retention>> {
+        let path = self.path(kind, name)?;
+        let _p = self.permit(1).await?;
+        self.retention_of(kind, name, &path).await
     }
 }
 
@@ -766,6 +845,29 @@ mod tests {
         );
         let creds = vars(&[("AWS_ACCESS_KEY_ID", "a"), ("AWS_SECRET_ACCESS_KEY", "b")]);
         S3Backend::new(loc, creds, S3Options::default()).unwrap();
+    }
+
+    #[test]
+    fn plain_http_to_another_machine_needs_opt_in() {
+        let creds = || vars(&[("AWS_ACCESS_KEY_ID", "a"), ("AWS_SECRET_ACCESS_KEY", "b")]);
+        let remote = S3Location::parse("s3:http://s3.example.no/bucket").unwrap();
+        let e = S3Backend::new(remote.clone(), creds(), S3Options::default()).unwrap_err();
+        assert!(e.message().contains("--s3-allow-http"), "{e}");
+        let mut allowed = creds();
+        allowed.push(("AWS_ALLOW_HTTP".into(), "true".into()));
+        S3Backend::new(remote, allowed, S3Options::default()).unwrap();
+        for local in [
+            "s3:http://127.0.0.1:7480/b3x",
+            "s3:http://localhost/b3x",
+            "s3:http://[::1]:80/b3x",
+        ] {
+            S3Backend::new(
+                S3Location::parse(local).unwrap(),
+                creds(),
+                S3Options::default(),
+            )
+            .unwrap();
+        }
     }
 
     #[test]

@@ -65,7 +65,29 @@ pub async fn check(
     opts: &CheckOptions,
     progress: Arc<dyn Progress>,
 ) -> Result<CheckReport> {
-    Ok(run(repo, opts, progress).await?.report)
+    let be = repo.backend().clone();
+    let mut report = run(repo, opts, progress.clone()).await?.report;
+    if be.object_lock().is_some() {
+        progress.phase("checking Object Lock retention");
+        for f in super::worm::retention_findings(&be).await? {
+            report.problems.push(Problem {
+                kind: ProblemKind::RetentionViolated,
+                severity: Severity::Error,
+                details: vec![format!("{} {}", f.kind, f.problem)],
+                subject: f.name,
+                blobs: 0,
+                snapshots: Vec::new(),
+                paths: Vec::new(),
+                paths_total: 0,
+                hint: "it was written by a client that did not apply the policy, or its retention \
+                       was changed; the data is intact but not protected. Set a retention on it \
+                       (`aws s3api put-object-retention`) or copy the snapshots to a new WORM \
+                       repository"
+                    .to_owned(),
+            });
+        }
+    }
+    Ok(report)
 }
 
 /// Summary of a readable tree: its subtrees and the data blobs its files use.

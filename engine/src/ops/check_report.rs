@@ -39,6 +39,9 @@ pub enum ProblemKind {
     WrongBlobType,
     /// A verification record (`verify/`) cannot be read; it is ignored and replaced.
     RecordUnreadable,
+    /// In a WORM repository: a stored file whose S3 Object Lock retention is missing or shorter
+    /// than the policy in the config.
+    RetentionViolated,
 }
 
 /// One problem, reported once, with what it affects.
@@ -85,6 +88,7 @@ impl fmt::Display for Problem {
                 write!(f, "{} blobs have the wrong type in the index", self.blobs)?
             }
             ProblemKind::RecordUnreadable => write!(f, "verification record {s} cannot be read")?,
+            ProblemKind::RetentionViolated => write!(f, "{s} violates the Object Lock policy")?,
         }
         if !self.details.is_empty() {
             write!(f, " ({})", self.details.join("; "))?;

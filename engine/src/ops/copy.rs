@@ -180,6 +180,12 @@ async fn copy_with_marker(
 
 /// Walk the snapshot's trees in the source, queueing every blob the target lacks. Returns
 /// (blobs, plaintext bytes) sent.
+///
+/// Order matters for resumption: the target takes "tree present" to mean "everything below it
+/// present" (the walk skips such subtrees), and packs of an interrupted run are indexed by the
+/// next one. So every tree is sent only after its data *and its subtrees*: data goes out while
+/// the trees are walked top-down; the trees themselves are sent at the end, deepest level
+/// first, read from the source a second time (only their ids are kept meanwhile).
 async fn send_snapshot(
     src: &IndexedRepository,
     dst: &IndexedRepository,
@@ -192,6 +198,7 @@ async fn send_snapshot(
     let mut bytes = 0u64;
     let root = s.snapshot.tree_id()?;
     let mut frontier = vec![root];
+    let mut levels: Vec<Vec<BlobId>> = Vec::new();
     while !frontier.is_empty() {
         let batch: Vec<BlobId> = std::mem::take(&mut frontier)
             .into_iter()
@@ -219,6 +226,7 @@ async fn send_snapshot(
                 }
             }
         }
+        levels.push(batch);
         let reads: Vec<_> = data_ids
             .into_iter()
             .map(|c| read_raw(src, BlobType::Data, c))
@@ -231,8 +239,15 @@ async fn send_snapshot(
             progress.bytes(raw.len() as u64);
             send(&jobs, BlobType::Data, id, raw).await?;
         }
-        // Trees after their data, so the target never holds a tree whose data is not yet packed.
-        for (id, raw) in trees {
+    }
+    for level in levels.into_iter().rev() {
+        let reads: Vec<_> = level
+            .into_iter()
+            .map(|t| read_raw(src, BlobType::Tree, t))
+            .collect();
+        let mut trees = stream::iter(reads).buffer_unordered(READ_CONCURRENCY);
+        while let Some(r) = trees.next().await {
+            let (id, raw) = r?;
             blobs += 1;
             bytes += raw.len() as u64;
             send(&jobs, BlobType::Tree, id, raw).await?;

@@ -15,3 +15,4 @@ pub mod prune;
 pub mod repair;
 pub mod restore;
 pub mod verify;
+pub mod worm;

@@ -22,7 +22,7 @@ use bytes::Bytes;
 use futures::stream::{self, StreamExt, TryStreamExt};
 use serde::Serialize;
 
-use crate::backend::{create_content_addressed, DynBackend, FileKind};
+use crate::backend::{create_content_addressed, DynBackend, FileKind, Held};
 use crate::blob::{reseal_blob, BlobType};
 use crate::crypto::Session;
 use crate::error::{Error, ErrorKind, Result};
@@ -106,6 +106,9 @@ pub struct PrunePlan {
     pub missing_packs: Vec<String>,
     /// Packs in storage without an index entry (a running or interrupted backup; left alone).
     pub unindexed_packs: usize,
+    /// Packs that would be deleted or repacked but are kept because their S3 Object Lock
+    /// retention (or that of an index file naming them) has not expired (WORM repositories).
+    pub held: Vec<Held>,
 }
 
 /// What prune did.
@@ -123,6 +126,8 @@ pub struct PruneOutcome {
     pub packs_kept_needed: usize,
     /// Scheduled deletions left for a later prune, with the jobs they wait for.
     pub deferred: Vec<PendingDeletion>,
+    /// Packs of scheduled deletions kept because they are still under Object Lock retention.
+    pub held: Vec<Held>,
 }
 
 /// Live blobs of a set of snapshots.
@@ -207,6 +212,12 @@ async fn remove_pack(be: DynBackend, name: String, size: Option<u64>) -> Result<
     match be.remove(FileKind::Pack, &name).await {
         Ok(()) => Ok(size.unwrap_or(0)),
         Err(e) if e.kind() == ErrorKind::NotFound => Ok(0),
+        // Retention extended after planning: the pack stays (and is named by no index file;
+        // the next backup re-indexes it).
+        Err(e) if e.kind() == ErrorKind::Locked => {
+            tracing::warn!("pack {name} kept: {e}");
+            Ok(0)
+        }
         Err(e) => Err(e.context(format!("deleting pack {name}"))),
     }
 }
@@ -291,6 +302,30 @@ async fn plan_inner(
         } else if (size - u.min(size)) as f64 > opts.repack_unused * size as f64 {
             candidates.push((id, pu));
         }
+    }
+    if repo.backend().object_lock().is_some() {
+        // WORM: packs under retention (or named by an index file under retention) are neither
+        // deleted nor rewritten early; they are reported and left for a later prune.
+        let files = repo.read_index_files().await?;
+        let ids: Vec<FileId> = delete
+            .iter()
+            .copied()
+            .chain(candidates.iter().map(|(id, _)| *id))
+            .collect();
+        let held =
+            super::worm::held_packs(repo.backend(), &ids, &files, chrono::Utc::now()).await?;
+        delete.retain(|id| !held.contains_key(id));
+        candidates.retain(|(id, _)| !held.contains_key(id));
+        let mut freed_by_held = 0;
+        plan.delete.retain(|p| {
+            let keep = FileId::from_hex(&p.id).is_ok_and(|id| !held.contains_key(&id));
+            if !keep {
+                freed_by_held += p.size;
+            }
+            keep
+        });
+        plan.bytes_to_free -= freed_by_held;
+        plan.held = held.into_values().collect();
     }
     plan.unindexed_packs = listed
         .keys()
@@ -616,6 +651,14 @@ async fn delete_generations(
             delete.remove(pack);
             out.packs_kept_needed += 1;
         }
+    }
+    // WORM: retention may have been extended, or index files naming a doomed pack written,
+    // since planning; such packs stay, indexed as they are.
+    let list: Vec<FileId> = delete.iter().copied().collect();
+    for (p, h) in super::worm::held_packs(repo.backend(), &list, &files, chrono::Utc::now()).await?
+    {
+        delete.remove(&p);
+        out.held.push(h);
     }
 
     // Rewrite index files that name packs being deleted; then remove the old files; then the

@@ -134,6 +134,8 @@ pub async fn repair_index(repo: &Repository, dry_run: bool) -> Result<IndexRepai
         match be.remove(FileKind::Index, &name).await {
             Ok(()) => out.index_files_removed.push(name),
             Err(e) if e.kind() == ErrorKind::NotFound => {}
+            // Under Object Lock retention: overlapping index files are valid, it stays.
+            Err(e) if e.kind() == ErrorKind::Locked => tracing::info!("{e}"),
             Err(e) => return Err(e.context("removing an old index file")),
         }
     }

@@ -214,7 +214,12 @@ pub(crate) async fn save_state(
     for name in old.iter().filter(|n| **n != new) {
         match repo.backend().remove(FileKind::Verify, name).await {
             Ok(()) => {}
-            Err(e) if e.kind() == crate::ErrorKind::NotFound => {}
+            // Held by Object Lock: readers merge records, so keeping it costs nothing.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    crate::ErrorKind::NotFound | crate::ErrorKind::Locked
+                ) => {}
             Err(e) => return Err(e.context("removing a superseded verification record")),
         }
     }
