@@ -18,6 +18,10 @@ pub const CONFLICT: i32 = 11;
 pub const WRONG_PASSWORD: i32 = 12;
 /// Repository data is damaged or was tampered with; `check` found errors.
 pub const CORRUPT: i32 = 13;
+/// `run`: a step of a job failed (the report names it); the other steps ran.
+pub const RUN_FAILED: i32 = 20;
+/// `run`: the mass-change alert was raised (the report says why).
+pub const RUN_ALERT: i32 = 21;
 
 /// Print an error chain and choose the exit code from the engine error kind, if any.
 pub fn report(e: &anyhow::Error) -> i32 {

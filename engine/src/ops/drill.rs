@@ -15,7 +15,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::restore::{restore, RestoreOptions};
 use crate::chunker::{ChunkReader, Chunker};
@@ -50,7 +50,7 @@ impl Default for DrillOptions {
 }
 
 /// The outcome of one drill.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct DrillOutcome {
     /// The snapshot drilled (hex id).
     pub snapshot: String,
