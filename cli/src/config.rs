@@ -112,12 +112,7 @@ pub fn load(path: &Path) -> Result<Config> {
             *p = base.join(&*p);
         }
     }
-    crate::nightly::config::absolutize_paths(
-        base,
-        &mut c.run,
-        &mut c.repositories,
-        &mut c.jobs,
-    );
+    crate::nightly::config::absolutize_paths(base, &mut c.run, &mut c.repositories, &mut c.jobs);
     Ok(c)
 }
 
@@ -245,7 +240,11 @@ pub fn check(path: Option<&Path>) -> Result<i32> {
                 match crate::nightly::config::plan_job(name, j, &c.repositories) {
                     Ok(p) if !p.copy_to.is_empty() => format!(
                         ", copied to {}",
-                        p.copy_to.iter().map(|r| r.name()).collect::<Vec<_>>().join(", ")
+                        p.copy_to
+                            .iter()
+                            .map(|r| r.name())
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                     _ => String::new(),
                 },

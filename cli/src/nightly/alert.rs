@@ -134,11 +134,18 @@ mod tests {
     #[test]
     fn file_shares_against_thresholds() {
         let t = Thresholds::default(); // 30 %, 30 %, min 100 files
-        assert!(!evaluate(&t, &sig(1000, 300, 0)).raised, "at the threshold is not past it");
+        assert!(
+            !evaluate(&t, &sig(1000, 300, 0)).raised,
+            "at the threshold is not past it"
+        );
         let r = evaluate(&t, &sig(1000, 301, 0));
         assert!(r.raised);
         assert_eq!(r.reasons.len(), 1);
-        assert!(r.reasons[0].contains("301 of 1000 files were modified"), "{:?}", r.reasons);
+        assert!(
+            r.reasons[0].contains("301 of 1000 files were modified"),
+            "{:?}",
+            r.reasons
+        );
         let r = evaluate(&t, &sig(1000, 0, 900));
         assert!(r.raised && r.reasons[0].contains("deleted"));
         assert_eq!(r.deleted_files_share, Some(0.9));
@@ -164,8 +171,14 @@ mod tests {
         };
         assert!(evaluate(&t, &s(10_000, Some(9_500))).raised);
         assert!(!evaluate(&t, &s(10_000, Some(9_000))).raised);
-        assert!(!evaluate(&t, &s(999, Some(999))).raised, "below min_new_data");
+        assert!(
+            !evaluate(&t, &s(999, Some(999))).raised,
+            "below min_new_data"
+        );
         let r = evaluate(&t, &s(10_000, None));
-        assert!(!r.raised && r.incompressible_share.is_none(), "compression off");
+        assert!(
+            !r.raised && r.incompressible_share.is_none(),
+            "compression off"
+        );
     }
 }

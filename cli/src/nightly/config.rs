@@ -314,9 +314,13 @@ pub fn absolutize_paths(
     repos: &mut BTreeMap<String, NamedRepository>,
     jobs: &mut BTreeMap<String, Job>,
 ) {
-    for p in [&mut run.state_dir, &mut run.report_dir, &mut run.metrics_file]
-        .into_iter()
-        .flatten()
+    for p in [
+        &mut run.state_dir,
+        &mut run.report_dir,
+        &mut run.metrics_file,
+    ]
+    .into_iter()
+    .flatten()
     {
         absolutize(base, p);
     }
@@ -350,10 +354,9 @@ pub fn repository_problems(name: &str, r: &NamedRepository) -> Vec<String> {
         (Some(_), Some(_)) => out.push(format!(
             "{at}: give password_file or password_command, not both"
         )),
-        (Some(f), None) if !f.is_file() => out.push(format!(
-            "{at} password_file {} does not exist",
-            f.display()
-        )),
+        (Some(f), None) if !f.is_file() => {
+            out.push(format!("{at} password_file {} does not exist", f.display()))
+        }
         _ => {}
     }
     let s3 = r.location.starts_with("s3:");

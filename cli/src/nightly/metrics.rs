@@ -42,20 +42,68 @@ pub struct JobMetrics {
 }
 
 const METRICS: &[(&str, &str, &str)] = &[
-    ("last_success_timestamp_seconds", "gauge", "Unix time of the last run in which every step succeeded."),
-    ("last_run_timestamp_seconds", "gauge", "Unix time the last run ended."),
+    (
+        "last_success_timestamp_seconds",
+        "gauge",
+        "Unix time of the last run in which every step succeeded.",
+    ),
+    (
+        "last_run_timestamp_seconds",
+        "gauge",
+        "Unix time the last run ended.",
+    ),
     ("duration_seconds", "gauge", "Duration of the last run."),
-    ("exit_code", "gauge", "Exit code of the last run (see README, exit codes)."),
+    (
+        "exit_code",
+        "gauge",
+        "Exit code of the last run (see README, exit codes).",
+    ),
     ("errors", "gauge", "Failed steps in the last run."),
-    ("alert", "gauge", "1 when the last run raised the mass-change alert."),
-    ("bytes_added", "gauge", "New bytes stored by the last backup (before compression)."),
-    ("bytes_stored", "gauge", "Bytes written by the last backup (compressed, encrypted)."),
-    ("files_new", "gauge", "Files added since the previous snapshot."),
-    ("files_changed", "gauge", "Files modified since the previous snapshot."),
-    ("files_deleted", "gauge", "Files deleted since the previous snapshot."),
-    ("backup_errors", "gauge", "Entries the last backup could not read."),
-    ("verified_ratio", "gauge", "Share of pack bytes with a clean read-back verification on record."),
-    ("drill_last_success_timestamp_seconds", "gauge", "Unix time of the last passed restore drill."),
+    (
+        "alert",
+        "gauge",
+        "1 when the last run raised the mass-change alert.",
+    ),
+    (
+        "bytes_added",
+        "gauge",
+        "New bytes stored by the last backup (before compression).",
+    ),
+    (
+        "bytes_stored",
+        "gauge",
+        "Bytes written by the last backup (compressed, encrypted).",
+    ),
+    (
+        "files_new",
+        "gauge",
+        "Files added since the previous snapshot.",
+    ),
+    (
+        "files_changed",
+        "gauge",
+        "Files modified since the previous snapshot.",
+    ),
+    (
+        "files_deleted",
+        "gauge",
+        "Files deleted since the previous snapshot.",
+    ),
+    (
+        "backup_errors",
+        "gauge",
+        "Entries the last backup could not read.",
+    ),
+    (
+        "verified_ratio",
+        "gauge",
+        "Share of pack bytes with a clean read-back verification on record.",
+    ),
+    (
+        "drill_last_success_timestamp_seconds",
+        "gauge",
+        "Unix time of the last passed restore drill.",
+    ),
 ];
 
 fn value(m: &JobMetrics, name: &str) -> Option<f64> {
@@ -80,7 +128,9 @@ fn value(m: &JobMetrics, name: &str) -> Option<f64> {
 
 /// Escape a label value (backslash, quote, newline).
 fn label(v: &str) -> String {
-    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 /// The textfile for these jobs (in the given order).
@@ -124,7 +174,12 @@ mod tests {
         };
         let t = render(&[("share \"a\"".into(), m)]);
         assert!(t.contains("# TYPE hvelv_job_last_success_timestamp_seconds gauge\n"));
-        assert!(t.contains("hvelv_job_last_success_timestamp_seconds{job=\"share \\\"a\\\"\"} 1700000000\n"), "{t}");
+        assert!(
+            t.contains(
+                "hvelv_job_last_success_timestamp_seconds{job=\"share \\\"a\\\"\"} 1700000000\n"
+            ),
+            "{t}"
+        );
         assert!(t.contains("hvelv_job_alert{job=\"share \\\"a\\\"\"} 1\n"));
         assert!(t.contains("hvelv_job_bytes_added{job=\"share \\\"a\\\"\"} 42\n"));
         // No value without a verification on record.

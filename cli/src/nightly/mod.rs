@@ -58,14 +58,22 @@ pub async fn run(g: &Global, a: RunArgs) -> Result<i32> {
                 path.display()
             );
         }
-        bail!("say which job to run (or --all); jobs in {}: {}", path.display(), known.join(", "));
+        bail!(
+            "say which job to run (or --all); jobs in {}: {}",
+            path.display(),
+            known.join(", ")
+        );
     }
     for n in &names {
         if !cfg.jobs.contains_key(n) {
             bail!(
                 "no job {n:?} in {}; jobs: {}",
                 path.display(),
-                if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+                if known.is_empty() {
+                    "none".to_owned()
+                } else {
+                    known.join(", ")
+                }
             );
         }
     }

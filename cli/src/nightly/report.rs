@@ -1,7 +1,7 @@
 //! The run report: a JSON document with a stable schema (`schema` = [`SCHEMA`]; fields are
 //! only ever added within a version, documented in docs/DESIGN.md, "Run reports"), a short
 //! human summary, and the change list. All three are written next to each other:
-//! `REPORT_DIR/JOB/STAMP.json`, `STAMP.txt`, `STAMP.changes.txt`, plus `latest.json` and
+//! `REPORT_DIR/JOB/STAMP.json` (STAMP: UTC start time to the millisecond), `STAMP.txt`, `STAMP.changes.txt`, plus `latest.json` and
 //! `latest.txt`.
 
 use std::fmt::Write as _;
@@ -322,7 +322,7 @@ impl ReportPaths {
         let dir = report_dir.join(job);
         let stamp = started
             .with_timezone(&chrono::Utc)
-            .format("%Y%m%dT%H%M%SZ")
+            .format("%Y%m%dT%H%M%S%.3fZ")
             .to_string();
         ReportPaths {
             json: dir.join(format!("{stamp}.json")),
@@ -393,20 +393,45 @@ mod tests {
         assert_eq!(
             keys,
             [
-                "alert", "backup", "changes", "copies", "drills", "duration_seconds", "exit_code",
-                "finished", "hooks", "host", "job", "schema", "started", "status", "steps",
+                "alert",
+                "backup",
+                "changes",
+                "copies",
+                "drills",
+                "duration_seconds",
+                "exit_code",
+                "finished",
+                "hooks",
+                "host",
+                "job",
+                "schema",
+                "started",
+                "status",
+                "steps",
                 "verification"
             ]
         );
         assert_eq!(v["schema"], "hvelv-run-report/1");
         assert_eq!(v["steps"][0]["status"], "ok");
         for k in [
-            "files_new", "files_changed", "bytes_added", "bytes_stored", "dedup_ratio",
-            "compression_ratio", "bytes_incompressible",
+            "files_new",
+            "files_changed",
+            "bytes_added",
+            "bytes_stored",
+            "dedup_ratio",
+            "compression_ratio",
+            "bytes_incompressible",
         ] {
             assert!(v["backup"].get(k).is_some(), "backup.{k}");
         }
-        for k in ["files_added", "files_deleted", "files_modified", "file", "from", "to"] {
+        for k in [
+            "files_added",
+            "files_deleted",
+            "files_modified",
+            "file",
+            "from",
+            "to",
+        ] {
             assert!(v["changes"].get(k).is_some(), "changes.{k}");
         }
         for k in ["raised", "reasons", "changed_files_share", "protected"] {

@@ -316,7 +316,11 @@ impl JobRun<'_> {
 
     async fn backup(&mut self, primary: &Repository) -> Result<BackupOutcome> {
         let plan = self.plan;
-        let mut repo = primary.clone().load_index().await.context("loading the index")?;
+        let mut repo = primary
+            .clone()
+            .load_index()
+            .await
+            .context("loading the index")?;
         let reporter = crate::progress::Reporter::new("backed up", self.g.quiet, self.g.json);
         let opts = BackupOptions {
             paths: plan.sources.clone(),
@@ -477,11 +481,7 @@ impl JobRun<'_> {
         }
     }
 
-    async fn forget(
-        &mut self,
-        repo: &Repository,
-        policy: &forget::KeepPolicy,
-    ) -> Result<String> {
+    async fn forget(&mut self, repo: &Repository, policy: &forget::KeepPolicy) -> Result<String> {
         let candidates: Vec<forget::Candidate> = repo
             .snapshots()
             .await?
@@ -506,8 +506,16 @@ impl JobRun<'_> {
         name: &str,
         parent: Option<&SnapshotEntry>,
     ) -> Result<String> {
-        let src = primary.clone().load_index().await.context("loading the source index")?;
-        let mut dst = target.clone().load_index().await.context("loading the target index")?;
+        let src = primary
+            .clone()
+            .load_index()
+            .await
+            .context("loading the source index")?;
+        let mut dst = target
+            .clone()
+            .load_index()
+            .await
+            .context("loading the target index")?;
         let selected: Vec<SnapshotEntry> = src
             .snapshots()
             .await?
@@ -588,7 +596,12 @@ impl JobRun<'_> {
             repository: name.to_owned(),
             errors,
             warnings: rep.problems.len() - errors,
-            problems: rep.problems.iter().take(20).map(|p| p.to_string()).collect(),
+            problems: rep
+                .problems
+                .iter()
+                .take(20)
+                .map(|p| p.to_string())
+                .collect(),
             packs_verified: cov.map_or(0, |c| c.packs_verified),
             bytes_verified: cov.map_or(0, |c| c.bytes_verified),
             packs_total: rep.packs,
@@ -704,7 +717,11 @@ impl JobRun<'_> {
         scratch: &Path,
         d: &super::config::DrillPlan,
     ) -> Result<hvelv_engine::ops::drill::DrillOutcome> {
-        let repo = repo.clone().load_index().await.context("loading the index")?;
+        let repo = repo
+            .clone()
+            .load_index()
+            .await
+            .context("loading the index")?;
         let newest = repo
             .snapshots()
             .await?
@@ -788,7 +805,10 @@ pub async fn run_job(g: &Global, plan: &JobPlan, dirs: &Dirs) -> Result<i32> {
             "job {} is already running (another hvelv run holds {}); this run did nothing \
              (exit code {})",
             plan.name,
-            dirs.state.join("locks").join(format!("{}.lock", plan.name)).display(),
+            dirs.state
+                .join("locks")
+                .join(format!("{}.lock", plan.name))
+                .display(),
             exit::CONFLICT
         );
         return Ok(exit::CONFLICT);
@@ -848,8 +868,8 @@ async fn report_and_hooks(job: &mut JobRun<'_>) -> Result<()> {
     let mut ran = false;
     for (which, cmd) in hooks {
         let Some(cmd) = cmd else { continue };
-        let out = super::hooks::run(which, &cmd, &job.report, &job.files, job.plan.hook_timeout)
-            .await;
+        let out =
+            super::hooks::run(which, &cmd, &job.report, &job.files, job.plan.hook_timeout).await;
         if let Some(m) = &out.message {
             eprintln!("warning: job {}: {m}", job.plan.name);
         }

@@ -33,7 +33,10 @@ pub fn default_state_dir() -> PathBuf {
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let r = (|| -> std::io::Result<()> {
         let mut f = File::create(&tmp)?;
@@ -92,8 +95,12 @@ pub struct JobLock {
 /// Take the job's lock; `Ok(None)` when another process holds it.
 pub fn try_lock(state_dir: &Path, job: &str) -> Result<Option<JobLock>> {
     let dir = state_dir.join("locks");
-    std::fs::create_dir_all(&dir)
-        .with_context(|| format!("creating the lock folder {} (see --state-dir)", dir.display()))?;
+    std::fs::create_dir_all(&dir).with_context(|| {
+        format!(
+            "creating the lock folder {} (see --state-dir)",
+            dir.display()
+        )
+    })?;
     let path = dir.join(format!("{job}.lock"));
     let mut file = OpenOptions::new()
         .create(true)
@@ -113,7 +120,12 @@ pub fn try_lock(state_dir: &Path, job: &str) -> Result<Option<JobLock>> {
     }
     // For people looking: who holds it (the lock itself is the flock, not this text).
     let _ = file.set_len(0);
-    let _ = writeln!(file, "pid {} started {}", std::process::id(), chrono::Local::now().to_rfc3339());
+    let _ = writeln!(
+        file,
+        "pid {} started {}",
+        std::process::id(),
+        chrono::Local::now().to_rfc3339()
+    );
     Ok(Some(JobLock { _file: file }))
 }
 
@@ -139,7 +151,10 @@ mod tests {
         write_atomic(&p, b"two").unwrap();
         assert_eq!(std::fs::read(&p).unwrap(), b"two");
         assert_eq!(std::fs::read_dir(p.parent().unwrap()).unwrap().count(), 1);
-        let s = JobState { last_drill_passed: Some(5), metrics: None };
+        let s = JobState {
+            last_drill_passed: Some(5),
+            metrics: None,
+        };
         save_state(d.path(), "j", &s).unwrap();
         assert_eq!(load_state(d.path(), "j").last_drill_passed, Some(5));
         std::fs::write(d.path().join("jobs/j.json"), b"{garbage").unwrap();

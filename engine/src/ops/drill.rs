@@ -172,8 +172,12 @@ pub async fn drill(
         seed: opts.seed,
         ..DrillOutcome::default()
     };
-    std::fs::create_dir_all(scratch)
-        .map_err(|e| Error::io(format!("creating the drill folder {}", scratch.display()), e))?;
+    std::fs::create_dir_all(scratch).map_err(|e| {
+        Error::io(
+            format!("creating the drill folder {}", scratch.display()),
+            e,
+        )
+    })?;
     let ropts = RestoreOptions {
         numeric_ids: true,
         ..RestoreOptions::default()
@@ -182,7 +186,16 @@ pub async fn drill(
     let mut to_verify: Vec<(PathBuf, Node, String)> = Vec::new();
     for (i, (path, node)) in files.items.into_iter().enumerate() {
         let target = scratch.join("files").join(i.to_string());
-        match restore(repo, snap, Some(&path), &target, &ropts, Arc::new(NoProgress)).await {
+        match restore(
+            repo,
+            snap,
+            Some(&path),
+            &target,
+            &ropts,
+            Arc::new(NoProgress),
+        )
+        .await
+        {
             Ok(r) if r.errors.is_empty() => {
                 let local = target.join(std::ffi::OsStr::new(
                     std::str::from_utf8(&node.name).unwrap_or_default(),
@@ -196,7 +209,16 @@ pub async fn drill(
     }
     if let Some((dir, nodes)) = folders.items.pop() {
         let target = scratch.join("folder");
-        match restore(repo, snap, Some(&dir), &target, &ropts, Arc::new(NoProgress)).await {
+        match restore(
+            repo,
+            snap,
+            Some(&dir),
+            &target,
+            &ropts,
+            Arc::new(NoProgress),
+        )
+        .await
+        {
             Ok(r) => {
                 out.failures.extend(r.errors);
                 for n in nodes {

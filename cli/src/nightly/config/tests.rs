@@ -103,9 +103,15 @@ fn unknown_keys_in_jobs_name_the_line() {
     let text = full(d.path()).replace("files = 5", "files = 5\nfile_count = 3");
     let e = load(&write(d.path(), &text)).unwrap_err().to_string();
     assert!(e.contains("file_count") && e.contains("line 42"), "{e}");
-    let text = full(d.path()).replace("location = \"repo\"", "location = \"repo\"\npassword = \"x\"");
+    let text = full(d.path()).replace(
+        "location = \"repo\"",
+        "location = \"repo\"\npassword = \"x\"",
+    );
     let e = load(&write(d.path(), &text)).unwrap_err().to_string();
-    assert!(e.contains("unknown field `password`") && e.contains("line 9"), "{e}");
+    assert!(
+        e.contains("unknown field `password`") && e.contains("line 9"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -113,8 +119,14 @@ fn references_and_values_are_checked() {
     let d = tempfile::tempdir().unwrap();
     let text = full(d.path())
         .replace("repository = \"san\"", "repository = \"sann\"")
-        .replace("copy_to = \"offsite\"", "copy_to = [\"offsite\", \"cloud\"]")
-        .replace("sources = [\"share\"]", "sources = [\"share\", \"missing\"]")
+        .replace(
+            "copy_to = \"offsite\"",
+            "copy_to = [\"offsite\", \"cloud\"]",
+        )
+        .replace(
+            "sources = [\"share\"]",
+            "sources = [\"share\", \"missing\"]",
+        )
         .replace("keep_within = \"3d\"", "keep_within = \"3x\"")
         .replace("read_data_budget = \"10%\"", "read_data_budget = \"lots\"")
         .replace("changed_files = \"40%\"", "changed_files = \"140%\"")
@@ -141,17 +153,29 @@ fn secrets_only_by_file_or_command() {
     let text = full(d.path()).replace("password_file = \"san.pw\"\n", "");
     let c = load(&write(d.path(), &text)).unwrap();
     let p = c.problems().join("\n");
-    assert!(p.contains("[repositories.san]: give password_file or password_command"), "{p}");
-    let text = full(d.path()).replace("location = \"repo\"", "location = \"repo\"\ns3_region = \"x\"");
+    assert!(
+        p.contains("[repositories.san]: give password_file or password_command"),
+        "{p}"
+    );
+    let text = full(d.path()).replace(
+        "location = \"repo\"",
+        "location = \"repo\"\ns3_region = \"x\"",
+    );
     let c = load(&write(d.path(), &text)).unwrap();
-    assert!(c.problems().join("\n").contains("s3_* options need an s3: location"));
+    assert!(c
+        .problems()
+        .join("\n")
+        .contains("s3_* options need an s3: location"));
 }
 
 #[test]
 fn empty_retention_and_bad_names_are_refused() {
     let d = tempfile::tempdir().unwrap();
     let text = full(d.path())
-        .replace("keep_daily = 7\nkeep_weekly = 5\nkeep_yearly = -1\nkeep_within = \"3d\"\n", "")
+        .replace(
+            "keep_daily = 7\nkeep_weekly = 5\nkeep_yearly = -1\nkeep_within = \"3d\"\n",
+            "",
+        )
         .replace("[jobs.share]", "[jobs.\"my share\"]")
         .replace("[jobs.share.", "[jobs.\"my share\".");
     let c = load(&write(d.path(), &text)).unwrap();
