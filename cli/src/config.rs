@@ -200,6 +200,7 @@ impl Config {
             if let Err(p) = crate::nightly::config::plan_job(name, j, &self.repositories) {
                 out.extend(p);
             }
+            out.extend(crate::nightly::config::source_problems(name, j));
         }
         out
     }

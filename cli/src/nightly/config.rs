@@ -394,6 +394,17 @@ pub fn repository_problems(name: &str, r: &NamedRepository) -> Vec<String> {
     out
 }
 
+/// Problems `hvelv config check` reports beyond [`plan_job`]'s: sources that are missing now.
+/// (A run does not refuse a missing source: its backup step fails, so the night still gets a
+/// report, metrics and the `on_failure` hook, e.g. when a share is not mounted.)
+pub fn source_problems(name: &str, j: &Job) -> Vec<String> {
+    j.sources
+        .iter()
+        .filter(|s| std::fs::symlink_metadata(s).is_err())
+        .map(|s| format!("[jobs.{name}] source {} does not exist", s.display()))
+        .collect()
+}
+
 /// Validate job `name` against the repositories; `Err` lists every problem found.
 pub fn plan_job(
     name: &str,
@@ -453,11 +464,6 @@ pub fn plan_job(
     }
     if j.sources.is_empty() {
         p.push(format!("{at} sources is empty: name what to back up"));
-    }
-    for s in &j.sources {
-        if std::fs::symlink_metadata(s).is_err() {
-            p.push(format!("{at} source {} does not exist", s.display()));
-        }
     }
     let mut excludes = j.excludes.clone();
     for f in &j.exclude_files {

@@ -29,7 +29,7 @@ use hvelv_engine::ops::drill::{drill, DrillOptions};
 use hvelv_engine::ops::{copy, forget, prune};
 use hvelv_engine::progress::NoProgress;
 use hvelv_engine::snapshot::SnapshotEntry;
-use hvelv_engine::{FileId, Repository};
+use hvelv_engine::{FileId, IndexedRepository, Repository};
 
 use super::alert::{self, Signals};
 use super::config::{job_group_by, JobPlan, RepoRef};
@@ -201,7 +201,7 @@ impl JobRun<'_> {
         // 1. backup
         let t = Instant::now();
         let done = match self.backup(&primary).await {
-            Ok(out) => {
+            Ok((out, indexed)) => {
                 let s = &out.snapshot.snapshot.summary;
                 let status = if s.errors > 0 {
                     self.partial = true;
@@ -224,7 +224,7 @@ impl JobRun<'_> {
                     }
                 );
                 self.step("backup", &primary_name, status, t, msg);
-                Some(out)
+                Some((out, indexed))
             }
             Err(e) => {
                 self.failed("backup", &primary_name, t, &e);
@@ -234,9 +234,9 @@ impl JobRun<'_> {
 
         // 2. changes and alert
         let mut parent: Option<SnapshotEntry> = None;
-        if let Some(out) = &done {
+        if let Some((out, indexed)) = &done {
             let t = Instant::now();
-            match self.changes(&primary, out).await {
+            match self.changes(indexed, out).await {
                 Ok(p) => {
                     parent = p;
                     let c = self.report.changes.as_ref();
@@ -260,6 +260,26 @@ impl JobRun<'_> {
                 Instant::now(),
                 "no new snapshot".into(),
             );
+        }
+
+        // On alert, the last snapshot from before the change is what to go back to: protect it.
+        if let (true, Some(p)) = (self.report.alert.raised, &parent) {
+            let t = Instant::now();
+            match primary.set_protected(p, true).await {
+                Ok(new) => {
+                    self.report
+                        .alert
+                        .protected
+                        .push(format!("{primary_name}:{}", new.id.to_hex()));
+                    let msg = format!(
+                        "protected {}, the last snapshot before the change (its id is now {})",
+                        p.id.short(),
+                        new.id.short()
+                    );
+                    self.step("protect", &primary_name, StepStatus::Ok, t, msg);
+                }
+                Err(e) => self.failed("protect", &primary_name, t, &e.into()),
+            }
         }
 
         // 3./4. retention in the job's repository
@@ -314,7 +334,7 @@ impl JobRun<'_> {
         self.drills(&all).await;
     }
 
-    async fn backup(&mut self, primary: &Repository) -> Result<BackupOutcome> {
+    async fn backup(&mut self, primary: &Repository) -> Result<(BackupOutcome, IndexedRepository)> {
         let plan = self.plan;
         let mut repo = primary
             .clone()
@@ -354,13 +374,13 @@ impl JobRun<'_> {
             compression_ratio: ratio(s.bytes_added, s.bytes_stored),
             warnings: out.warnings.iter().take(20).cloned().collect(),
         });
-        Ok(out)
+        Ok((out, repo))
     }
 
     /// Change list against the parent, then the alert. Returns the parent.
     async fn changes(
         &mut self,
-        primary: &Repository,
+        repo: &IndexedRepository,
         out: &BackupOutcome,
     ) -> Result<Option<SnapshotEntry>> {
         let new = &out.snapshot;
@@ -369,13 +389,12 @@ impl JobRun<'_> {
             ..ChangeReport::default()
         };
         let parent = match &new.snapshot.parent {
-            Some(p) => Some(primary.find_snapshot(p, None).await?),
+            Some(p) => Some(repo.find_snapshot(p, None).await?),
             None => None,
         };
         if let Some(p) = &parent {
-            let repo = primary.clone().load_index().await?;
             let mut list = String::new();
-            let stats = diff::diff(&repo, p, new, |e| {
+            let stats = diff::diff(repo, p, new, |e| {
                 list.push(e.change.marker());
                 list.push_str("    ");
                 list.push_str(&e.path);
@@ -535,10 +554,9 @@ impl JobRun<'_> {
             // reach: the first is evidence, the second the state to go back to.
             let mut keep: Vec<String> = out.copied.iter().map(|c| c.target.clone()).collect();
             let night = self.report.backup.as_ref().map(|b| b.snapshot.clone());
-            let wanted: Vec<String> = night
-                .into_iter()
-                .chain(parent.map(|p| p.id.to_hex()))
-                .collect();
+            let origin =
+                |s: &SnapshotEntry| s.snapshot.original.clone().unwrap_or_else(|| s.id.to_hex());
+            let wanted: Vec<String> = night.into_iter().chain(parent.map(origin)).collect();
             for s in dst.snapshots().await? {
                 let orig = s.snapshot.original.clone().unwrap_or_default();
                 if wanted.contains(&orig) && !keep.contains(&s.id.to_hex()) {
@@ -553,10 +571,14 @@ impl JobRun<'_> {
                     .protected
                     .push(format!("{name}:{}", new.id.to_hex()));
             }
-            msg.push_str(&format!(
-                "; {} snapshot(s) protected because of the alert",
-                self.report.alert.protected.len()
-            ));
+            let n = self
+                .report
+                .alert
+                .protected
+                .iter()
+                .filter(|p| p.starts_with(&format!("{name}:")))
+                .count();
+            msg.push_str(&format!("; {n} snapshot(s) protected because of the alert"));
         }
         self.report.copies.push(CopyReport {
             repository: name.to_owned(),
@@ -727,7 +749,7 @@ impl JobRun<'_> {
             .await?
             .into_iter()
             .filter(|s| self.is_ours(s))
-            .max_by(|a, b| a.snapshot.time.cmp(&b.snapshot.time))
+            .max_by_key(|s| s.snapshot.datetime())
             .with_context(|| {
                 format!(
                     "no snapshot of this job (host {}, paths {}) to drill",

@@ -345,20 +345,24 @@ fn nightly_job_runs_reports_drills_and_alerts() {
     assert!(a["incompressible_share"].as_f64().unwrap() > 0.9, "{a:#}");
     assert_eq!(step(&r, "forget", "san")["status"], "skipped");
     assert_eq!(step(&r, "prune", "san")["status"], "skipped");
-    // Tonight's offsite copy and the copy of the last snapshot before it are protected.
+    // Tonight's offsite copy and the copy of the last snapshot before it are protected, and
+    // so is that last snapshot in the job's own repository.
     let protected: Vec<String> = a["protected"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|v| {
+        .filter_map(|v| {
             v.as_str()
                 .unwrap()
                 .strip_prefix("offsite:")
-                .unwrap()
-                .to_owned()
+                .map(str::to_owned)
         })
         .collect();
     assert_eq!(protected.len(), 2, "{a:#}");
+    assert_eq!(a["protected"].as_array().unwrap().len(), 3, "{a:#}");
+    assert_eq!(step(&r, "protect", "san")["status"], "ok");
+    let san = snapshots(&env, env.repo().to_str().unwrap());
+    assert_eq!(san.iter().filter(|s| s["protected"] == true).count(), 1);
     let off = snapshots(&env, &offsite);
     assert_eq!(off.len(), before + 1);
     let night = r["backup"]["snapshot"].as_str().unwrap();
@@ -395,6 +399,43 @@ fn nightly_job_runs_reports_drills_and_alerts() {
         2 + 3 * 2 + 2,
         "latest.* plus json+txt per run plus the change lists of nights 2 and 3"
     );
+
+    // Night 4: the share is not mounted. The backup fails, retention is not applied, but the
+    // offsite copy, the checks and the failure hook still run.
+    fs::rename(&src, env.path("src-away")).unwrap();
+    fs::write(
+        env.path("hooks/fail.sh"),
+        format!(
+            "echo $HVELV_STATUS > {}\n",
+            env.path("hooks/failure").display()
+        ),
+    )
+    .unwrap();
+    let cfg_text = fs::read_to_string(&cfg).unwrap().replace(
+        "[jobs.docs.hooks]\n",
+        &format!(
+            "[jobs.docs.hooks]\non_failure = \"sh {}\"\n",
+            env.path("hooks/fail.sh").display()
+        ),
+    );
+    fs::write(&cfg, cfg_text).unwrap();
+    run_job(&env, &cfg, 20);
+    let r = latest(&env);
+    assert_eq!(r["status"], "failed");
+    assert_eq!(step(&r, "backup", "san")["status"], "failed");
+    let msg = step(&r, "backup", "san")["message"].as_str().unwrap();
+    assert!(msg.contains("src"), "{msg}");
+    assert_eq!(step(&r, "changes", "san")["status"], "skipped");
+    assert_eq!(step(&r, "forget", "san")["status"], "skipped");
+    assert_eq!(step(&r, "copy", "offsite")["status"], "ok");
+    assert_eq!(step(&r, "check", "san")["status"], "ok");
+    assert_eq!(
+        fs::read_to_string(env.path("hooks/failure")).unwrap(),
+        "failed\n"
+    );
+    assert_eq!(metric(&env, "errors"), 1.0);
+    assert_eq!(metric(&env, "exit_code"), 20.0);
+    assert_eq!(metric(&env, "alert"), 0.0);
 }
 
 #[test]
