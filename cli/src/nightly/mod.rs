@@ -4,7 +4,7 @@
 //!
 //! * [`config`]: the `[run]`, `[repositories.NAME]` and `[jobs.NAME]` sections and their
 //!   validation into a [`config::JobPlan`].
-//! * [`run`]: the steps of one job and what depends on what.
+//! * [`run`](mod@run): the steps of one job and what depends on what.
 //! * [`alert`]: the mass-change verdict (pure).
 //! * [`report`], [`metrics`], [`hooks`]: what a run leaves behind.
 //! * [`state`]: the state directory, job locks, atomic writes.

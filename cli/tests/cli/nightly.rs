@@ -11,7 +11,7 @@ use std::process::Output;
 
 use serde_json::Value;
 
-use crate::util::{random_bytes, Env, PASSWORD};
+use crate::util::{expect_code, random_bytes, Env, PASSWORD};
 
 /// Offsite location: a fresh prefix in the S3 test bucket, or a local folder.
 fn offsite(env: &Env) -> String {
@@ -117,24 +117,19 @@ on_alert = "cp \"$HVELV_REPORT\" {hooks}/alert.json; echo $HVELV_ALERT > {hooks}
     p
 }
 
-fn run_job(env: &Env, cfg: &Path, code: i32) -> Output {
-    let out = env
-        .cmd()
-        .env_remove("HVELV_REPOSITORY")
+/// `hvelv --config CFG ARGS...` without repository or password in the environment (the
+/// configuration names them); panics with the output unless the exit code is `code`.
+fn hvelv(env: &Env, cfg: &Path, args: &[&str], code: i32) -> Output {
+    let mut c = env.cmd();
+    c.env_remove("HVELV_REPOSITORY")
         .env_remove("HVELV_PASSWORD")
         .arg("--config")
-        .arg(cfg)
-        .args(["run", "docs"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "hvelv run docs\nstdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
+        .arg(cfg);
+    expect_code(&mut c, args, code)
+}
+
+fn run_job(env: &Env, cfg: &Path, code: i32) -> Output {
+    hvelv(env, cfg, &["run", "docs"], code)
 }
 
 fn latest(env: &Env) -> Value {
@@ -444,18 +439,12 @@ fn schedule_install_writes_units() {
     fs::create_dir_all(env.path("src")).unwrap();
     let cfg = config(&env, &env.path("offsite").to_string_lossy());
     let units = env.path("units");
-    let out = env
-        .cmd()
-        .arg("--config")
-        .arg(&cfg)
-        .args(["schedule", "install", "--unit-dir"])
-        .arg(&units)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let unit_dir = units.to_str().unwrap();
+    let out = hvelv(
+        &env,
+        &cfg,
+        &["schedule", "install", "--unit-dir", unit_dir],
+        0,
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("not activated"));
     let service = fs::read_to_string(units.join("hvelv-docs.service")).unwrap();
@@ -492,14 +481,7 @@ fn schedule_install_writes_units() {
             "systemd-analyze verify: {err}"
         );
     }
-    let show = env
-        .cmd()
-        .arg("--config")
-        .arg(&cfg)
-        .args(["schedule", "show", "--unit-dir"])
-        .arg(&units)
-        .output()
-        .unwrap();
+    let show = hvelv(&env, &cfg, &["schedule", "show", "--unit-dir", unit_dir], 0);
     let shown = String::from_utf8_lossy(&show.stdout);
     assert!(
         shown.contains("hvelv-docs.timer") && shown.contains("OnCalendar"),
@@ -508,18 +490,12 @@ fn schedule_install_writes_units() {
 
     // Without systemd: a cron line.
     let cron = env.path("cron.d-hvelv");
-    let out = env
-        .cmd()
-        .arg("--config")
-        .arg(&cfg)
-        .args(["schedule", "install", "--cron", "--cron-file"])
-        .arg(&cron)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let cron_file = cron.to_str().unwrap();
+    hvelv(
+        &env,
+        &cfg,
+        &["schedule", "install", "--cron", "--cron-file", cron_file],
+        0,
     );
     let line = fs::read_to_string(&cron).unwrap();
     assert!(
