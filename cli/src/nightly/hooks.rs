@@ -78,3 +78,49 @@ pub async fn run(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn setup(dir: &std::path::Path) -> (RunReport, ReportPaths) {
+        let t = chrono::Local::now();
+        let mut r = RunReport::new("share", "fil01", &t);
+        r.status = "alert".into();
+        r.exit_code = 21;
+        r.alert.raised = true;
+        (r, ReportPaths::new(dir, "share", &t))
+    }
+
+    #[tokio::test]
+    async fn hooks_see_the_outcome_and_are_bounded() {
+        let d = tempfile::tempdir().unwrap();
+        let (r, paths) = setup(d.path());
+        let out = d.path().join("env");
+        let cmd = format!(
+            "echo $HVELV_JOB $HVELV_STATUS $HVELV_EXIT_CODE $HVELV_ALERT $HVELV_REPORT > {}",
+            out.display()
+        );
+        let h = run("on_alert", &cmd, &r, &paths, Duration::from_secs(10)).await;
+        assert_eq!((h.exit_code, h.message.clone()), (Some(0), None));
+        let seen = std::fs::read_to_string(&out).unwrap();
+        assert_eq!(seen, format!("share alert 21 1 {}\n", paths.json.display()));
+
+        let h = run("on_failure", "exit 3", &r, &paths, Duration::from_secs(10)).await;
+        assert_eq!(h.exit_code, Some(3));
+        assert!(h.message.unwrap().contains("failed"));
+
+        let t = Instant::now();
+        let h = run(
+            "on_alert",
+            "sleep 30",
+            &r,
+            &paths,
+            Duration::from_millis(200),
+        )
+        .await;
+        assert!(t.elapsed() < Duration::from_secs(10));
+        assert_eq!(h.exit_code, None);
+        assert!(h.message.unwrap().contains("was killed"));
+    }
+}

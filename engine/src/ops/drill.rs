@@ -316,6 +316,46 @@ mod tests {
     }
 
     #[test]
+    fn verification_catches_changed_and_truncated_files() {
+        let keys = KeySet::generate().unwrap();
+        let chunker = Chunker::new(crate::chunker::ChunkerParams::default(), &[7u8; 32]).unwrap();
+        // Longer than the largest chunk (8 MiB), so there are at least two.
+        let mut rng = Rng(3);
+        let data: Vec<u8> = (0..(9u64 << 20) / 8)
+            .flat_map(|_| rng.next().to_le_bytes())
+            .collect();
+        let node = Node {
+            name: b"f".to_vec(),
+            kind: Some(NodeKind::File),
+            size: data.len() as u64,
+            content: chunker.chunks(&data).map(|c| keys.blob_id(c)).collect(),
+            ..Node::default()
+        };
+        assert!(node.content.len() > 1);
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        std::fs::write(&p, &data).unwrap();
+        verify_file(&keys, &chunker, &p, &node).unwrap();
+
+        let mut bad = data.clone();
+        bad[2_500_000] ^= 1;
+        std::fs::write(&p, &bad).unwrap();
+        let e = verify_file(&keys, &chunker, &p, &node).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Corrupt);
+        assert!(e.to_string().contains("recorded content hashes"), "{e}");
+
+        std::fs::write(&p, &data[..1000]).unwrap();
+        let e = verify_file(&keys, &chunker, &p, &node).unwrap_err();
+        assert!(e.to_string().contains("restored size 1000"), "{e}");
+        let (ok, _, failures) =
+            verify_files(&keys, &chunker, &[(p.clone(), node.clone(), "/s/f".into())]);
+        assert_eq!((ok, failures.len()), (0, 1));
+        assert!(failures[0].starts_with("/s/f: "));
+        std::fs::remove_file(&p).unwrap();
+        assert!(verify_file(&keys, &chunker, &p, &node).is_err());
+    }
+
+    #[test]
     fn reservoir_is_roughly_uniform() {
         let mut hits = [0u32; 10];
         for seed in 0..2000 {

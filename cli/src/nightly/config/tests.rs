@@ -109,7 +109,7 @@ fn unknown_keys_in_jobs_name_the_line() {
     );
     let e = load(&write(d.path(), &text)).unwrap_err().to_string();
     assert!(
-        e.contains("unknown field `password`") && e.contains("line 9"),
+        e.contains("unknown field `password`") && e.contains("line 8"),
         "{e}"
     );
 }
