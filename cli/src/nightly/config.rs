@@ -405,6 +405,16 @@ pub fn source_problems(name: &str, j: &Job) -> Vec<String> {
         .collect()
 }
 
+/// Job names become parts of file and systemd unit names: letters, digits, `_`, `-`, `.`,
+/// not starting with a dot.
+pub fn valid_job_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+}
+
 /// Validate job `name` against the repositories; `Err` lists every problem found.
 pub fn plan_job(
     name: &str,
@@ -413,13 +423,7 @@ pub fn plan_job(
 ) -> Result<JobPlan, Vec<String>> {
     let at = format!("[jobs.{name}]");
     let mut p: Vec<String> = Vec::new();
-    // The name becomes part of file and unit names.
-    if name.is_empty()
-        || name.starts_with('.')
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
-    {
+    if !valid_job_name(name) {
         p.push(format!(
             "{at}: a job name may contain only letters, digits, '_', '-' and '.' (it names \
              files and systemd units)"

@@ -89,6 +89,12 @@ pub fn cron_time(schedule: &str) -> Option<String> {
 fn scheduled(cfg: &Config) -> Result<Vec<(String, String, u64)>> {
     let mut v = Vec::new();
     for (name, j) in &cfg.jobs {
+        if !super::config::valid_job_name(name) {
+            bail!(
+                "[jobs.{name}]: a job name may contain only letters, digits, '_', '-' and '.' \
+                 (it names the systemd units); `hvelv config check` lists every problem"
+            );
+        }
         if let Some(s) = &j.schedule {
             let delay = match &j.randomized_delay {
                 Some(d) => crate::args::parse_duration(d)
