@@ -1,5 +1,7 @@
 //! The configuration file: defaults for options that would otherwise come from flags or the
-//! environment. Precedence: flag, then environment variable, then this file.
+//! environment (precedence: flag, then environment variable, then this file), and the nightly
+//! sections `[run]`, `[repositories.NAME]` and `[jobs.NAME]` (types and validation in
+//! [`crate::nightly::config`]).
 //!
 //! Located by `--config FILE`, else `HVELV_CONFIG`, else `/etc/hvelv/hvelv.toml` when it exists.
 //! Unknown keys are errors that name the line. Secrets never live in the file: only the path of

@@ -13,7 +13,8 @@
 //! A failed step never stops the independent ones after it. Dependencies: without a new
 //! snapshot (backup failed) there is no change list, no alert and no retention (history is
 //! never thinned on a night that added nothing); copy, check and drill still run. While the
-//! alert is raised, retention and prune are held in every repository. A copy target that cannot
+//! alert is raised, or when the change list could not be made, retention and prune are held
+//! in every repository. A copy target that cannot
 //! be opened skips only its own steps.
 
 use std::path::PathBuf;
@@ -161,6 +162,8 @@ struct JobRun<'a> {
     damage: bool,
     /// The backup left entries out.
     partial: bool,
+    /// Why retention (forget, prune) is held tonight in every repository.
+    hold: Option<&'static str>,
 }
 
 impl JobRun<'_> {
@@ -199,7 +202,7 @@ impl JobRun<'_> {
 
         // 1. backup
         let t = Instant::now();
-        let done = match self.backup(&primary).await {
+        let (done, indexed) = match self.backup(&primary).await {
             Ok((out, indexed)) => {
                 let s = &out.snapshot.snapshot.summary;
                 let status = if s.errors > 0 {
@@ -223,19 +226,19 @@ impl JobRun<'_> {
                     }
                 );
                 self.step("backup", &primary_name, status, t, msg);
-                Some((out, indexed))
+                (Some(out), Some(indexed))
             }
             Err(e) => {
                 self.failed("backup", &primary_name, t, &e);
-                None
+                (None, None)
             }
         };
 
         // 2. changes and alert
         let mut parent: Option<SnapshotEntry> = None;
-        if let Some((out, indexed)) = &done {
+        if let (Some(out), Some(indexed)) = (&done, indexed) {
             let t = Instant::now();
-            match self.changes(indexed, out).await {
+            match self.changes(&indexed, out).await {
                 Ok(p) => {
                     parent = p;
                     let c = self.report.changes.as_ref();
@@ -249,7 +252,11 @@ impl JobRun<'_> {
                         .unwrap_or_default();
                     self.step("changes", &primary_name, StepStatus::Ok, t, msg);
                 }
-                Err(e) => self.failed("changes", &primary_name, t, &e),
+                Err(e) => {
+                    self.failed("changes", &primary_name, t, &e);
+                    self.hold =
+                        Some("held: without the change list the mass-change check could not run");
+                }
             }
         } else {
             self.step(
@@ -261,6 +268,9 @@ impl JobRun<'_> {
             );
         }
 
+        if self.report.alert.raised {
+            self.hold = Some("held because of the mass-change alert");
+        }
         // On alert, the last snapshot from before the change is what to go back to: protect it.
         if let (true, Some(p)) = (self.report.alert.raised, &parent) {
             let t = Instant::now();
@@ -441,7 +451,7 @@ impl JobRun<'_> {
     /// `forget` then `prune` in `repo`, as configured.
     async fn retention(&mut self, repo: &Repository, name: &str, new_snapshot: bool, own: bool) {
         let plan = self.plan;
-        let alert = self.report.alert.raised;
+        let hold = self.hold;
         if let Some((policy, offsite)) = &plan.retention {
             let t = Instant::now();
             if !own && !offsite {
@@ -454,14 +464,8 @@ impl JobRun<'_> {
                     t,
                     "no new snapshot tonight: history is not thinned".into(),
                 );
-            } else if alert {
-                self.step(
-                    "forget",
-                    name,
-                    StepStatus::Skipped,
-                    t,
-                    "held because of the mass-change alert".into(),
-                );
+            } else if let Some(why) = hold {
+                self.step("forget", name, StepStatus::Skipped, t, why.into());
             } else {
                 match self.forget(repo, policy).await {
                     Ok(msg) => self.step("forget", name, StepStatus::Ok, t, msg),
@@ -472,14 +476,8 @@ impl JobRun<'_> {
         if let Some((opts, offsite)) = &plan.prune {
             let t = Instant::now();
             if !own && !offsite {
-            } else if alert {
-                self.step(
-                    "prune",
-                    name,
-                    StepStatus::Skipped,
-                    t,
-                    "held because of the mass-change alert".into(),
-                );
+            } else if let Some(why) = hold {
+                self.step("prune", name, StepStatus::Skipped, t, why.into());
             } else {
                 match prune::prune(repo.clone(), opts, Arc::new(NoProgress)).await {
                     Ok(o) => {
@@ -677,6 +675,7 @@ pub async fn run_job(g: &Global, plan: &JobPlan, dirs: &Dirs) -> Result<i32> {
         state: state::load_state(&dirs.state, &plan.name),
         damage: false,
         partial: false,
+        hold: None,
     };
     job.execute().await;
     let metrics = job.finish(clock);
