@@ -120,6 +120,57 @@ pub enum Command {
     Repair(RepairCommand),
     /// Noark 5 archive extracts: build, validate, identify document formats.
     Noark5(crate::commands::noark5::Noark5Args),
+    /// Run configured jobs: backup, retention, offsite copy, verification, restore drill.
+    Run(RunArgs),
+    /// Install or show systemd timers (or cron lines) for the configured jobs.
+    #[command(subcommand)]
+    Schedule(ScheduleCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Jobs to run (`[jobs.NAME]` in the configuration file), one after the other.
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    pub jobs: Vec<String>,
+    /// Run every configured job.
+    #[arg(long)]
+    pub all: bool,
+    /// Folder for job locks, state and reports (default: `[run] state_dir`, else
+    /// /var/lib/hvelv as root, else $XDG_STATE_HOME/hvelv).
+    #[arg(long, env = "HVELV_STATE_DIR", value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScheduleCommand {
+    /// Write a service and a timer unit per scheduled job and enable the timers (with
+    /// --unit-dir: only write them); where systemd is absent, a cron file instead.
+    Install {
+        /// User units (~/.config/systemd/user, `systemctl --user`) instead of system units.
+        #[arg(long)]
+        user: bool,
+        /// Write the units into this folder and do not run systemctl.
+        #[arg(long, value_name = "DIR", conflicts_with = "cron")]
+        unit_dir: Option<PathBuf>,
+        /// Write cron lines even where systemd runs.
+        #[arg(long)]
+        cron: bool,
+        /// Cron file to write (default /etc/cron.d/hvelv as root; otherwise the lines are printed).
+        #[arg(long, value_name = "FILE")]
+        cron_file: Option<PathBuf>,
+    },
+    /// Print the installed units (and timer states) or cron file.
+    Show {
+        /// User units.
+        #[arg(long)]
+        user: bool,
+        /// Folder the units were written to.
+        #[arg(long, value_name = "DIR")]
+        unit_dir: Option<PathBuf>,
+        /// Cron file (default /etc/cron.d/hvelv).
+        #[arg(long, value_name = "FILE")]
+        cron_file: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -1,11 +1,14 @@
 //! The configuration file: defaults for options that would otherwise come from flags or the
-//! environment. Precedence: flag, then environment variable, then this file.
+//! environment (precedence: flag, then environment variable, then this file), and the nightly
+//! sections `[run]`, `[repositories.NAME]` and `[jobs.NAME]` (types and validation in
+//! [`crate::nightly::config`]).
 //!
 //! Located by `--config FILE`, else `HVELV_CONFIG`, else `/etc/hvelv/hvelv.toml` when it exists.
 //! Unknown keys are errors that name the line. Secrets never live in the file: only the path of
 //! a password file or a command that prints the password. `docs/hvelv.example.toml` documents
 //! every key.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -27,6 +30,15 @@ pub struct Config {
     /// Noark 5 settings.
     #[serde(default)]
     pub noark5: Noark5Section,
+    /// Where nightly runs keep state, reports and metrics.
+    #[serde(default)]
+    pub run: crate::nightly::config::RunSection,
+    /// Named repositories for jobs.
+    #[serde(default)]
+    pub repositories: BTreeMap<String, crate::nightly::config::NamedRepository>,
+    /// Nightly jobs.
+    #[serde(default)]
+    pub jobs: BTreeMap<String, crate::nightly::config::Job>,
 }
 
 /// `[s3]`.
@@ -126,6 +138,7 @@ pub fn load(path: &Path) -> Result<Config> {
             *p = base.join(&*p);
         }
     }
+    crate::nightly::config::absolutize_paths(base, &mut c.run, &mut c.repositories, &mut c.jobs);
     Ok(c)
 }
 
@@ -240,6 +253,15 @@ impl Config {
                 }
             }
         }
+        for (name, r) in &self.repositories {
+            out.extend(crate::nightly::config::repository_problems(name, r));
+        }
+        for (name, j) in &self.jobs {
+            if let Err(p) = crate::nightly::config::plan_job(name, j, &self.repositories) {
+                out.extend(p);
+            }
+            out.extend(crate::nightly::config::source_problems(name, j));
+        }
         out
     }
 }
@@ -263,6 +285,35 @@ pub fn check(path: Option<&Path>) -> Result<i32> {
         println!("{}: OK", path.display());
         for (k, v) in c.as_env() {
             println!("  {k} = {v}");
+        }
+        for (name, r) in &c.repositories {
+            println!("  repository {name}: {}", r.location);
+        }
+        for (name, j) in &c.jobs {
+            println!(
+                "  job {name}: {} -> {}{}{}",
+                j.sources
+                    .iter()
+                    .map(|s| s.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                j.repository.as_deref().unwrap_or("[repository]"),
+                match crate::nightly::config::plan_job(name, j, &c.repositories) {
+                    Ok(p) if !p.copy_to.is_empty() => format!(
+                        ", copied to {}",
+                        p.copy_to
+                            .iter()
+                            .map(|r| r.name())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    _ => String::new(),
+                },
+                j.schedule
+                    .as_deref()
+                    .map(|s| format!(", schedule {s}"))
+                    .unwrap_or_default()
+            );
         }
         Ok(crate::exit::OK)
     } else {

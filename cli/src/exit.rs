@@ -23,6 +23,10 @@ pub const PUT_ONLY: i32 = 15;
 
 /// A file is under S3 Object Lock retention and cannot be deleted or overwritten yet.
 pub const LOCKED: i32 = 14;
+/// `run`: a step of a job failed (the report names it); the other steps ran.
+pub const RUN_FAILED: i32 = 20;
+/// `run`: the mass-change alert was raised (the report says why).
+pub const RUN_ALERT: i32 = 21;
 
 /// Print an error chain and choose the exit code from the engine error kind, if any.
 pub fn report(e: &anyhow::Error) -> i32 {

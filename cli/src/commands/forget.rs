@@ -138,7 +138,7 @@ async fn explicit(g: &Global, a: &ForgetArgs) -> Result<i32> {
 
 /// Remove snapshot files one by one. A file already gone (a concurrent forget) counts as
 /// removed; any other failure stops, saying how far it got (running forget again is safe).
-async fn remove_all(repo: &Repository, ids: &[FileId]) -> Result<Vec<FileId>> {
+pub(crate) async fn remove_all(repo: &Repository, ids: &[FileId]) -> Result<Vec<FileId>> {
     let mut done = Vec::with_capacity(ids.len());
     for id in ids {
         match repo.remove_snapshot(id).await {

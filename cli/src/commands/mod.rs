@@ -4,7 +4,7 @@ mod backup;
 mod check;
 mod copy;
 mod diff;
-mod forget;
+pub(crate) mod forget;
 mod init;
 mod key;
 mod ls;
@@ -44,6 +44,8 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::Check(a) => check::run(&g, a).await,
         Command::Repair(r) => repair::run(&g, r).await,
         Command::Noark5(a) => tokio::task::spawn_blocking(move || noark5::run(a)).await?,
+        Command::Run(a) => crate::nightly::run(&g, a).await,
+        Command::Schedule(c) => crate::nightly::schedule::run(&g, c),
     }
 }
 

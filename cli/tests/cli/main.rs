@@ -11,6 +11,7 @@ mod dedup;
 mod diff;
 mod forget;
 mod keys;
+mod nightly;
 mod noark5_package;
 mod prune;
 mod put_only;

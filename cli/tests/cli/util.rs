@@ -40,15 +40,7 @@ impl Env {
     }
     /// Run with args; panics with full output unless the exit code is `code`.
     pub fn run_code(&self, args: &[&str], code: i32) -> Output {
-        let out = self.cmd().args(args).output().expect("run hvelv");
-        assert_eq!(
-            out.status.code(),
-            Some(code),
-            "hvelv {args:?}\nstdout: {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
+        expect_code(&mut self.cmd(), args, code)
     }
     pub fn run(&self, args: &[&str]) -> Output {
         self.run_code(args, 0)
@@ -68,6 +60,19 @@ impl Env {
         let out = self.run(&a);
         serde_json::from_slice(&out.stdout).expect("backup --json output")
     }
+}
+
+/// Run `cmd` with `args`; panics with full output unless the exit code is `code`.
+pub fn expect_code(cmd: &mut Command, args: &[&str], code: i32) -> Output {
+    let out = cmd.args(args).output().expect("run hvelv");
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "hvelv {args:?}\nstdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
 }
 
 /// Every file below `dir`.

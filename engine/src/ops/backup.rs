@@ -104,6 +104,31 @@ pub struct BackupOutcome {
     pub packs_recovered: usize,
     /// Put-only keys: files found in the local files cache (`None`: no cache was used).
     pub cached_files: Option<usize>,
+    /// How compressible this run's new file content was (not recorded in the snapshot).
+    pub new_data: NewDataStats,
+}
+
+/// Plaintext bytes of the data blobs a backup stored, and how many of them did not compress.
+///
+/// A share of ordinary documents compresses; a night in which most new bytes do not (and
+/// compression is enabled) is what mass encryption by ransomware looks like. Returned by the
+/// operation only; the snapshot format does not carry it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct NewDataStats {
+    /// Plaintext bytes of new data blobs.
+    pub bytes: u64,
+    /// Of those, bytes stored uncompressed (compression did not pay off or was skipped).
+    pub bytes_incompressible: u64,
+    /// False when the repository's compression level is 0 (then every byte is "incompressible").
+    pub compression_enabled: bool,
+}
+
+impl NewDataStats {
+    /// Share of new bytes that did not compress; `None` without new bytes or compression.
+    pub fn incompressible_share(&self) -> Option<f64> {
+        (self.compression_enabled && self.bytes > 0)
+            .then(|| self.bytes_incompressible as f64 / self.bytes as f64)
+    }
 }
 
 const MAX_WARNINGS: usize = 1000;
@@ -393,6 +418,11 @@ async fn backup_with_marker(
         warnings,
         packs_recovered: recovery.packs_recovered,
         cached_files,
+        new_data: NewDataStats {
+            bytes: stats.data_bytes,
+            bytes_incompressible: stats.data_bytes_incompressible,
+            compression_enabled: level > 0,
+        },
     })
 }
 
@@ -426,6 +456,9 @@ pub(crate) struct CollectStats {
     pub packs: Vec<IndexedPack>,
     pub bytes_stored: u64,
     pub blobs: u64,
+    /// Plaintext bytes of data blobs, and of those stored without compression.
+    pub data_bytes: u64,
+    pub data_bytes_incompressible: u64,
 }
 
 /// Gather sealed blobs into packs, upload them, and write index files (every
@@ -486,6 +519,14 @@ pub(crate) async fn collect(
     while let Some(s) = rx.recv().await {
         stats.bytes_stored += s.bytes.len() as u64;
         stats.blobs += 1;
+        if s.ty == BlobType::Data {
+            stats.data_bytes += u64::from(s.raw_len);
+            // A stored (uncompressed) blob is exactly flag + plaintext + AEAD overhead; a
+            // compressed one is always shorter (blob.rs keeps zstd output only when it saves).
+            if s.bytes.len() >= s.raw_len as usize + 1 + crate::crypto::SEAL_OVERHEAD {
+                stats.data_bytes_incompressible += u64::from(s.raw_len);
+            }
+        }
         let (builder, limit) = match s.ty {
             BlobType::Data => (&mut data, pack_size),
             BlobType::Tree => (&mut tree, pack_size / 4),

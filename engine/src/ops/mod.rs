@@ -6,6 +6,7 @@ pub mod check;
 mod check_report;
 pub mod copy;
 pub mod diff;
+pub mod drill;
 pub mod exclude;
 pub(crate) mod fetch;
 mod files_cache;
