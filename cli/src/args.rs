@@ -79,6 +79,8 @@ pub enum Command {
     Repair(RepairCommand),
     /// Noark 5 archive extracts: build, validate, identify document formats.
     Noark5(crate::commands::noark5::Noark5Args),
+    /// The archive store: deposit packages kept as archive snapshots, with fixity proven.
+    Archive(crate::commands::archive::ArchiveArgs),
 }
 
 #[derive(Debug, Args)]

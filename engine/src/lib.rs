@@ -26,6 +26,7 @@
 
 #![warn(missing_docs)]
 
+pub mod archive;
 pub mod backend;
 pub mod blob;
 pub mod chunker;

@@ -617,6 +617,7 @@ mod tests {
             replaces: None,
             original: None,
             repaired: None,
+            archive: None,
         }
     }
 

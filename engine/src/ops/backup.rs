@@ -71,6 +71,8 @@ pub struct BackupOptions {
     pub threads: usize,
     /// Count files and bytes first, for progress totals.
     pub scan_totals: bool,
+    /// Make it an archive snapshot (`hvelv archive put`; see [`crate::archive`]).
+    pub archive: Option<crate::archive::ArchiveTag>,
 }
 
 impl Default for BackupOptions {
@@ -84,6 +86,7 @@ impl Default for BackupOptions {
             parent: ParentChoice::Auto,
             threads: 0,
             scan_totals: false,
+            archive: None,
         }
     }
 }
@@ -336,6 +339,7 @@ async fn backup_with_marker(
         replaces: None,
         original: None,
         repaired: None,
+        archive: opts.archive.clone(),
     };
     let id = repo.commit_snapshot(&snapshot).await?;
     Ok(BackupOutcome {
