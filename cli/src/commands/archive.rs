@@ -71,7 +71,7 @@ pub enum ArchiveCommand {
     Remove(RemoveArgs),
     /// Secure zone: health export → extract → validate → package → put, with every plaintext
     /// file inside --workdir, which is removed afterwards.
-    IngestHealth(super::archive_ingest::IngestArgs),
+    IngestHealth(Box<super::archive_ingest::IngestArgs>),
 }
 
 #[derive(Debug, Args)]
@@ -119,7 +119,7 @@ pub async fn run(g: &Global, a: ArchiveArgs) -> Result<i32> {
         ArchiveCommand::Verify(v) => super::archive_check::run_verify(g, &a.repo, v).await,
         ArchiveCommand::Get(x) => super::archive_check::run_get(g, &a.repo, x).await,
         ArchiveCommand::Remove(r) => remove(g, &a.repo, r).await,
-        ArchiveCommand::IngestHealth(i) => super::archive_ingest::run(g, &a.repo, i).await,
+        ArchiveCommand::IngestHealth(i) => super::archive_ingest::run(g, &a.repo, *i).await,
     }
 }
 
