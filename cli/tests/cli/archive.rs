@@ -4,29 +4,13 @@
 //! and documents taken from a backup snapshot. Fixtures and schemas of `../shared/noark5` are
 //! used by path, as in `noark5_package.rs`.
 
+use crate::noark5_package::{fixtures, shared};
 use crate::util::Env;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
 const ARCHIVE_PASSWORD: &str = "archive password";
-
-fn shared() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/noark5");
-    if p.join("package-schemas/DIAS_METS.xsd").is_file() && p.join("schemas").is_dir() {
-        Some(p)
-    } else {
-        eprintln!(
-            "\n!!!!! SKIPPED: {} not found; archive tests did not run !!!!!\n",
-            p.display()
-        );
-        None
-    }
-}
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/noark5")
-}
 
 fn xmllint() -> bool {
     std::process::Command::new("xmllint")
