@@ -241,6 +241,43 @@ fn archive_round_trip_verify_get_and_retention() {
         "still there: {list}"
     );
 
+    // An offsite copy carries the fixity manifest and verifies on its own.
+    let offsite = s(&a.env.path("offsite"));
+    let hv = |args: &[&str]| {
+        let o = a
+            .env
+            .cmd()
+            .env("HVELV_PASSWORD", "offsite password")
+            .env("HVELV_FROM_PASSWORD", ARCHIVE_PASSWORD)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{args:?}: {o:?}");
+    };
+    hv(&[
+        "init",
+        "-r",
+        &offsite,
+        "--kdf-memory",
+        "8",
+        "--kdf-passes",
+        "1",
+        "--copy-chunker-params-from",
+        &repo,
+    ]);
+    hv(&["copy", "--from", &repo, "--to", &offsite, "--all"]);
+    let o = a
+        .env
+        .cmd()
+        .env("HVELV_ARCHIVE_REPOSITORY", &offsite)
+        .env("HVELV_ARCHIVE_PASSWORD", "offsite password")
+        .args(["archive", "verify", "--all", "--json"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["ok"], true, "{v}");
+    assert_eq!(v["events"].as_array().unwrap().len(), 1, "{v}");
+
     // Removal needs a reason and is logged; the log outlives the snapshot.
     a.run(&a.args(&["archive", "remove", &id]), 2);
     a.run(
