@@ -334,6 +334,23 @@ fn archive_verify_names_the_file_a_flipped_bit_damaged() {
         list["snapshots"][0]["last_fixity"]["outcome"], "failure",
         "{list}"
     );
+    // repair --forget keeps the damaged archive snapshot (only `archive remove` removes it).
+    let o = a
+        .env
+        .cmd()
+        .env("HVELV_PASSWORD", ARCHIVE_PASSWORD)
+        .args(["repair", "snapshots", "--forget", "--read-data", "-r"])
+        .arg(a.archive_repo())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success() && text.contains("never removes an archive snapshot"),
+        "{text}"
+    );
+    let list = a.json(&["archive", "list"], 0);
+    assert_eq!(list["snapshots"].as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(list["snapshots"][0]["snapshot"], id.as_str());
     // get refuses to hand out damaged bytes and leaves nothing behind.
     let got = a.env.path("got");
     let (_, e) = a.run(&a.args(&["archive", "get", &id, "--target", &s(&got)]), 13);
