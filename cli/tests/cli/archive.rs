@@ -363,6 +363,74 @@ fn archive_verify_names_the_file_a_flipped_bit_damaged() {
 }
 
 #[test]
+fn damage_in_one_chunk_names_only_the_members_it_touches() {
+    let Some(a) = Archive::new() else { return };
+    let tar = a.package("p");
+    // A repository with small chunks, so the tar is stored as several chunks.
+    let small = a.env.path("small-repo");
+    let o = a
+        .env
+        .cmd()
+        .env("HVELV_PASSWORD", ARCHIVE_PASSWORD)
+        .args(["init", "--kdf-memory", "8", "--kdf-passes", "1"])
+        .args([
+            "--chunk-min",
+            "64K",
+            "--chunk-avg",
+            "128K",
+            "--chunk-max",
+            "256K",
+            "-r",
+        ])
+        .arg(&small)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{o:?}");
+    let run = |args: &[&str], code: i32| {
+        let o = a
+            .env
+            .cmd()
+            .env("HVELV_ARCHIVE_REPOSITORY", &small)
+            .env("HVELV_ARCHIVE_PASSWORD", ARCHIVE_PASSWORD)
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(code), "{o:?}");
+        serde_json::from_slice::<Value>(&o.stdout).unwrap()
+    };
+    let put = run(&["archive", "put", &s(&tar), "--json"], 0);
+    let members = put["files"][0]["members"].as_u64().unwrap() as usize;
+    let pack = crate::util::repo_files(&small, "data")
+        .into_iter()
+        .max_by_key(|p| std::fs::metadata(p).unwrap().len())
+        .unwrap();
+    let mut bytes = std::fs::read(&pack).unwrap();
+    bytes[40] ^= 0x80; // inside the first sealed blob of the pack
+    std::fs::write(&pack, &bytes).unwrap();
+    let v = run(&["archive", "verify", "--all", "--json"], 13);
+    let failures: Vec<String> = v["events"][0]["failures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap().to_string())
+        .collect();
+    let damage = failures
+        .iter()
+        .find(|f| f.contains("cannot be read from the repository"))
+        .unwrap_or_else(|| panic!("{failures:?}"));
+    let named = damage
+        .split("affected: ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no member named: {damage}"))
+        .split(", ")
+        .count();
+    assert!(
+        named < members,
+        "{named} of {members} members named: {damage}"
+    );
+}
+
+#[test]
 fn archive_put_refuses_bad_input_and_stores_nothing() {
     let Some(a) = Archive::new() else { return };
     let empty = |a: &Archive| {
