@@ -120,6 +120,8 @@ pub enum Command {
     Repair(RepairCommand),
     /// Noark 5 archive extracts: build, validate, identify document formats.
     Noark5(crate::commands::noark5::Noark5Args),
+    /// The archive store: deposit packages kept as archive snapshots, with fixity proven.
+    Archive(crate::commands::archive::ArchiveArgs),
     /// Run configured jobs: backup, retention, offsite copy, verification, restore drill.
     Run(RunArgs),
     /// Install or show systemd timers (or cron lines) for the configured jobs.

@@ -31,6 +31,17 @@ fn main() {
             std::process::exit(exit::report(&e));
         }
     }
+    if let args::Command::Archive(commands::archive::ArchiveArgs {
+        command: commands::archive::ArchiveCommand::IngestHealth(i),
+        ..
+    }) = &cli.command
+    {
+        // Secure zone: temporary files of child processes (xmllint) stay in the workdir. Set
+        // before any thread exists.
+        if let Ok(w) = std::path::absolute(&i.workdir) {
+            std::env::set_var("TMPDIR", w.join("tmp"));
+        }
+    }
     let filter = match cli.global.verbose {
         0 => "warn",
         1 => "info",

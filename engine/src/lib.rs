@@ -8,6 +8,8 @@
 //! * Operations: [`Repository`] / [`IndexedRepository`] and [`ops`] (backup, restore, ls, diff,
 //!   copy, check, repair, prune with the concurrency protocol in [`gc`], and the pure retention
 //!   planner `ops::forget`); snapshot protection and key management on [`Repository`].
+//! * Archive snapshots: [`archive`] (the tag, the sealed fixity manifest and event records) and
+//!   `ops::archive` (reading a stored file back as a stream for fixity checks).
 //!
 //! `docs/DESIGN.md` describes the data path and concurrency model, `docs/FORMAT.md` the bytes.
 //!
@@ -26,6 +28,7 @@
 
 #![warn(missing_docs)]
 
+pub mod archive;
 pub mod backend;
 pub mod blob;
 pub mod chunker;

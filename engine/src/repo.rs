@@ -726,6 +726,7 @@ mod tests {
             replaces: None,
             original: None,
             repaired: None,
+            archive: None,
         }
     }
 

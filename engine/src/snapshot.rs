@@ -78,6 +78,10 @@ pub struct Snapshot {
     /// For a snapshot written by `repair snapshots`: what was left out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repaired: Option<RepairNote>,
+    /// Set on an archive snapshot (`hvelv archive put`): the package it holds and its fixity
+    /// manifest. Archive snapshots are never removed by `forget`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archive: Option<crate::archive::ArchiveTag>,
 }
 
 /// What `repair snapshots` removed from a snapshot (lists capped at [`RepairNote::MAX_PATHS`]).
@@ -154,13 +158,31 @@ mod tests {
             replaces: None,
             original: None,
             repaired: None,
+            archive: None,
         };
         assert_eq!(Snapshot::decode(&s.encode()).unwrap(), s);
         // The lifecycle fields are omitted when unset, so older readers and older files agree.
         let text = String::from_utf8(s.encode()).unwrap();
         assert!(
-            !text.contains("protected") && !text.contains("original") && !text.contains("replaces")
+            !text.contains("protected")
+                && !text.contains("original")
+                && !text.contains("replaces")
+                && !text.contains("archive")
         );
+        let a = Snapshot {
+            archive: Some(crate::archive::ArchiveTag {
+                kind: "package".into(),
+                package_id: "7d3c".into(),
+                archive_creator: "Eksempel kommune".into(),
+                period_start: "2020-01-01".into(),
+                period_end: "2023-12-31".into(),
+                unit: None,
+                label: None,
+                manifest: "ef".repeat(32),
+            }),
+            ..s.clone()
+        };
+        assert_eq!(Snapshot::decode(&a.encode()).unwrap(), a);
         let p = Snapshot {
             protected: true,
             replaces: Some("ab".repeat(32)),

@@ -30,14 +30,27 @@ pub async fn run(g: &Global, a: ForgetArgs) -> Result<i32> {
         forget::plan(Vec::new(), &policy, a.group_by, chrono::Utc::now())?;
     }
     let repo = super::open_full(g, "forget snapshots").await?;
-    let selected: Vec<Candidate> = repo
+    let (archived, ordinary): (Vec<SnapshotEntry>, Vec<SnapshotEntry>) = repo
         .snapshots()
         .await?
-        .iter()
+        .into_iter()
         .filter(|s| a.host.is_empty() || a.host.contains(&s.snapshot.host))
         .filter(|s| a.tag.is_empty() || a.tag.iter().any(|t| s.snapshot.tags.contains(t)))
-        .map(Candidate::from)
-        .collect();
+        .partition(|s| s.snapshot.archive.is_some());
+    // Archive snapshots are outside retention: no rule sees them and none is removed.
+    let selected: Vec<Candidate> = ordinary.iter().map(Candidate::from).collect();
+    if !archived.is_empty() && !g.json {
+        eprintln!(
+            "skipping {} archive snapshot(s) ({}): retention never removes them; use \
+             `hvelv archive remove ID --reason TEXT`",
+            archived.len(),
+            archived
+                .iter()
+                .map(|s| s.id.short())
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+    }
     let plan = forget::plan(selected, &policy, a.group_by, chrono::Utc::now())?;
     let held = held_snapshots(&repo, plan.removals().map(|p| p.snapshot.id)).await?;
     let ids: Vec<FileId> = plan
@@ -51,7 +64,10 @@ pub async fn run(g: &Global, a: ForgetArgs) -> Result<i32> {
         remove_all(&repo, &ids).await?
     };
     if g.json {
-        super::print_json(&plan_json(&plan, a.dry_run, &removed, &held))?;
+        let mut v = plan_json(&plan, a.dry_run, &removed, &held);
+        v["skipped_archive_snapshots"] =
+            json!(archived.iter().map(|s| s.id.to_hex()).collect::<Vec<_>>());
+        super::print_json(&v)?;
         return Ok(crate::exit::OK);
     }
     for group in &plan.groups {

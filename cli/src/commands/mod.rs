@@ -1,9 +1,13 @@
 //! One module per subcommand; `run` dispatches.
 
+pub mod archive;
+mod archive_check;
+pub mod archive_ingest;
 mod backup;
 mod check;
 mod copy;
 mod diff;
+mod documents;
 pub(crate) mod forget;
 mod init;
 mod key;
@@ -43,7 +47,8 @@ pub async fn run(cli: Cli) -> Result<i32> {
         }
         Command::Check(a) => check::run(&g, a).await,
         Command::Repair(r) => repair::run(&g, r).await,
-        Command::Noark5(a) => tokio::task::spawn_blocking(move || noark5::run(a)).await?,
+        Command::Noark5(a) => documents::run_noark5(&g, a).await,
+        Command::Archive(a) => archive::run(&g, a).await,
         Command::Run(a) => crate::nightly::run(&g, a).await,
         Command::Schedule(c) => crate::nightly::schedule::run(&g, c),
     }

@@ -121,6 +121,18 @@ pub struct ExtractArgs {
     /// Do not run XSD validation on the result.
     #[arg(long)]
     pub skip_xsd: bool,
+    /// Take the documents from a backup snapshot instead of the export folder: the export's
+    /// document paths are then relative to PATH (e.g. `latest:/srv/byggesak/skann`). They are
+    /// restored (every blob authenticated) into OUTPUT.documents, removed afterwards.
+    #[arg(long, value_name = "SNAPSHOT:PATH")]
+    pub documents_from_snapshot: Option<String>,
+    /// Repository holding that snapshot (default: -r/--repo, HVELV_REPOSITORY); its password
+    /// comes from --password-file/--password-command/HVELV_PASSWORD*.
+    #[arg(long, value_name = "REPO", requires = "documents_from_snapshot")]
+    pub documents_repo: Option<String>,
+    /// Where the documents were restored (set by the command, not a flag).
+    #[arg(skip)]
+    pub documents_dir: Option<PathBuf>,
 }
 
 /// `hvelv noark5 identify`.
@@ -317,6 +329,7 @@ fn run_extract(a: ExtractArgs) -> Result<i32> {
             skjermingshjemmel: hjemmel,
             closed_from,
             closed_to,
+            documents: a.documents_dir.clone(),
         };
         helse::import(src, a.output.clone(), schemas, &o)
             .with_context(|| format!("building an extract from {}", src.display()))?
@@ -331,6 +344,7 @@ fn run_extract(a: ExtractArgs) -> Result<i32> {
             closed_from,
             closed_to,
             unit: a.unit.clone(),
+            documents: a.documents_dir.clone(),
         };
         jsonl::import(src, a.output.clone(), schemas, &sel)
             .with_context(|| format!("building an extract from {}", src.display()))?

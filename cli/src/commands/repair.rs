@@ -131,6 +131,17 @@ async fn snapshots(g: &Global, opts: SnapshotRepairOptions) -> Result<i32> {
             }
         }
     }
+    if opts.forget
+        && out
+            .snapshots
+            .iter()
+            .any(|s| s.repaired.is_some() && !s.forgotten)
+    {
+        println!(
+            "originals not removed are archive snapshots (or were already gone): `--forget` \
+             never removes an archive snapshot; `hvelv archive remove ID --reason TEXT` does"
+        );
+    }
     if !opts.forget && out.snapshots.iter().any(|s| s.repaired.is_some()) {
         println!("the damaged originals are kept; `hvelv check` reports them until they are removed (--forget)");
     }

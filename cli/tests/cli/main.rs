@@ -2,6 +2,7 @@
 
 mod util;
 
+mod archive;
 mod check;
 mod config;
 mod copy;

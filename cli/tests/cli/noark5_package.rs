@@ -4,7 +4,7 @@
 use crate::util::Env;
 use std::path::{Path, PathBuf};
 
-fn shared() -> Option<PathBuf> {
+pub(crate) fn shared() -> Option<PathBuf> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/noark5");
     if p.join("package-schemas/DIAS_METS.xsd").is_file() {
         Some(p)
@@ -17,7 +17,7 @@ fn shared() -> Option<PathBuf> {
     }
 }
 
-fn fixtures() -> PathBuf {
+pub(crate) fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/noark5")
 }
 

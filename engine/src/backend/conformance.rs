@@ -33,6 +33,7 @@ pub async fn run(be: &dyn Backend) {
         FileKind::Lock,
         FileKind::Gc,
         FileKind::Verify,
+        FileKind::Archive,
     ] {
         assert!(
             be.list(kind).await.unwrap().is_empty(),

@@ -218,8 +218,8 @@ impl Backend for LocalBackend {
                 return Ok(out);
             }
             let base = root.join(kind.dir());
-            if kind == FileKind::Verify && !base.exists() {
-                // Repositories created before `verify/` existed have no such directory yet.
+            if matches!(kind, FileKind::Verify | FileKind::Archive) && !base.exists() {
+                // Repositories created before `verify/` or `archive/` existed lack the directory.
                 return Ok(out);
             }
             let mut dirs = vec![base.clone()];

@@ -65,11 +65,14 @@ pub enum FileKind {
     Gc,
     /// Records of `check --read-data-budget`: which pack was verified when (`verify/`).
     Verify,
+    /// Archive records (`archive/`): fixity manifests and the fixity/removal events of archive
+    /// snapshots (see [`crate::archive`]).
+    Archive,
 }
 
 impl FileKind {
     /// Every kind, in layout order.
-    pub const ALL: [FileKind; 8] = [
+    pub const ALL: [FileKind; 9] = [
         FileKind::Config,
         FileKind::Key,
         FileKind::Pack,
@@ -78,6 +81,7 @@ impl FileKind {
         FileKind::Lock,
         FileKind::Gc,
         FileKind::Verify,
+        FileKind::Archive,
     ];
     /// The directory (or file name for config) of the kind.
     pub fn dir(self) -> &'static str {
@@ -90,6 +94,7 @@ impl FileKind {
             FileKind::Lock => "locks",
             FileKind::Gc => "gc",
             FileKind::Verify => "verify",
+            FileKind::Archive => "archive",
         }
     }
 }
@@ -105,6 +110,7 @@ impl fmt::Display for FileKind {
             FileKind::Lock => "lock",
             FileKind::Gc => "gc record",
             FileKind::Verify => "verification record",
+            FileKind::Archive => "archive record",
         })
     }
 }

@@ -29,6 +29,8 @@ pub const LOCK_MAGIC: &[u8; 8] = b"HVELVLCK";
 pub const GC_MAGIC: &[u8; 8] = b"HVELVGCR";
 /// Magic of verification records (`verify/`, written by `check --read-data`).
 pub const VERIFY_MAGIC: &[u8; 8] = b"HVELVVFY";
+/// Magic of archive records (`archive/`: fixity manifests and events of archive snapshots).
+pub const ARCHIVE_MAGIC: &[u8; 8] = b"HVELVARC";
 /// Version of the sealed-file envelope (meta key).
 pub const SEALED_VERSION: u16 = 1;
 /// Version of the session-sealed envelope.

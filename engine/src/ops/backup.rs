@@ -75,6 +75,8 @@ pub struct BackupOptions {
     /// Directory of the local files cache that put-only keys use instead of the parent
     /// snapshot (which they cannot read); `None`: put-only backups read every file.
     pub cache_dir: Option<PathBuf>,
+    /// Make it an archive snapshot (`hvelv archive put`; see [`crate::archive`]).
+    pub archive: Option<crate::archive::ArchiveTag>,
 }
 
 impl Default for BackupOptions {
@@ -89,6 +91,7 @@ impl Default for BackupOptions {
             threads: 0,
             scan_totals: false,
             cache_dir: None,
+            archive: None,
         }
     }
 }
@@ -403,6 +406,7 @@ async fn backup_with_marker(
         replaces: None,
         original: None,
         repaired: None,
+        archive: opts.archive.clone(),
     };
     let id = repo.commit_snapshot(&snapshot).await?;
     // Only after the snapshot is committed: the cache then names chunks that are stored.

@@ -165,10 +165,18 @@ async fn copy_with_marker(
         out.bytes_stored += stats.bytes_stored;
         out.packs += stats.packs.len() as u64;
 
-        let snapshot = Snapshot {
+        let mut snapshot = Snapshot {
             original: Some(origin(&s)),
             ..s.snapshot.clone()
         };
+        if let Some(tag) = &mut snapshot.archive {
+            // An archive snapshot brings its fixity manifest, sealed anew for the target.
+            let manifest = src
+                .read_archive_record(&tag.manifest_id()?)
+                .await
+                .map_err(|e| e.context(format!("archive snapshot {}", s.id.short())))?;
+            tag.manifest = dst.save_archive_record(&manifest).await?.to_hex();
+        }
         let id = dst.commit_snapshot(&snapshot).await?;
         out.copied.push(Copied {
             source: s.id.to_hex(),

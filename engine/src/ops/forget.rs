@@ -707,8 +707,20 @@ fn apply(
 }
 
 /// Check snapshots named explicitly for removal: refuses (naming every one) if any is
-/// protected, so that nothing is removed.
+/// protected or an archive snapshot, so that nothing is removed.
 pub fn check_explicit(snapshots: &[SnapshotEntry]) -> Result<()> {
+    let archived: Vec<String> = snapshots
+        .iter()
+        .filter(|s| s.snapshot.archive.is_some())
+        .map(|s| s.id.short())
+        .collect();
+    if !archived.is_empty() {
+        return Err(Error::invalid(format!(
+            "refusing to remove archive snapshot(s) {}; nothing was removed. Archive snapshots \
+             are removed only with `hvelv archive remove ID --reason TEXT`, which logs the removal",
+            archived.join(" ")
+        )));
+    }
     let protected: Vec<String> = snapshots
         .iter()
         .filter(|s| s.snapshot.protected)

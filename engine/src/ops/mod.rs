@@ -1,6 +1,7 @@
 //! Repository operations. Each is an async function over an [`crate::IndexedRepository`] that
 //! runs its CPU work on threads, except [`forget`], the pure retention planner.
 
+pub mod archive;
 pub mod backup;
 pub mod check;
 mod check_report;

@@ -322,6 +322,15 @@ pub async fn repair_snapshots(
         .filter(|s| s.snapshot.repaired.is_some())
         .filter_map(|s| Some((s.snapshot.original.clone()?, s)))
         .collect();
+    // Archive snapshots are removed only by `hvelv archive remove`, which logs it: `--forget`
+    // keeps their originals, and a repaired copy (incomplete by definition) is no archive
+    // snapshot.
+    let archived: std::collections::HashSet<FileId> = checked
+        .snapshots
+        .iter()
+        .filter(|s| s.snapshot.archive.is_some())
+        .map(|s| s.id)
+        .collect();
     // Originals kept by an earlier repair are not repaired twice (`forget` removes them now).
     let mut earlier: Vec<(FileId, &SnapshotEntry)> = Vec::new();
     for s in &checked.snapshots {
@@ -341,6 +350,7 @@ pub async fn repair_snapshots(
         let mut snap = s.snapshot.clone();
         snap.tree = new_root.to_hex();
         snap.original = Some(s.id.to_hex());
+        snap.archive = None;
         if !snap.tags.iter().any(|t| t == "repaired") {
             snap.tags.push("repaired".into());
         }
@@ -355,7 +365,10 @@ pub async fn repair_snapshots(
         ));
     }
     for (orig, r) in earlier {
-        let forgotten = opts.forget && !opts.dry_run && forget(repo, orig, r.id).await?;
+        let forgotten = opts.forget
+            && !opts.dry_run
+            && !archived.contains(&orig)
+            && forget(repo, orig, r.id).await?;
         out.snapshots.push(SnapshotRepair {
             original: orig.to_hex(),
             repaired: Some(r.id.to_hex()),
@@ -400,7 +413,7 @@ pub async fn repair_snapshots(
         written.push((s.id, id, note));
     }
     for (orig, new, note) in written {
-        let forgotten = opts.forget && forget(repo, orig, new).await?;
+        let forgotten = opts.forget && !archived.contains(&orig) && forget(repo, orig, new).await?;
         out.snapshots.push(SnapshotRepair {
             original: orig.to_hex(),
             repaired: Some(new.to_hex()),

@@ -1,6 +1,7 @@
 //! Checking a package tar: the DIAS structure Arkade 5 requires of a Noark 5 SIP, and every
 //! file's size and SHA-256 against dias-mets.xml. The tar is read once, streaming.
 
+use super::facts::PackageFacts;
 use super::files::HashingReader;
 use crate::error::{Error, Result};
 use quick_xml::events::Event;
@@ -21,8 +22,31 @@ pub struct PackageCheck {
     pub verified: usize,
     /// Whether the package description `{uuid}.xml` beside the tar was found and compared.
     pub description_checked: bool,
+    /// Size of the whole tar in bytes.
+    pub tar_size: u64,
+    /// Lower-case hex SHA-256 of the whole tar.
+    pub tar_sha256: String,
     /// Everything wrong, each naming the file.
     pub problems: Vec<String>,
+    /// Every file in the tar as read: size, SHA-256 and where its content starts (not in JSON).
+    #[serde(skip)]
+    pub members: Vec<TarMember>,
+    /// What dias-mets.xml and the arkivuttrekk.xml copy say about the package (not in JSON).
+    #[serde(skip)]
+    pub facts: PackageFacts,
+}
+
+/// One file in a package tar, as read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TarMember {
+    /// Path inside the top folder, e.g. `content/arkivstruktur.xml`.
+    pub name: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Lower-case hex SHA-256.
+    pub sha256: String,
+    /// Byte offset of the content in the tar.
+    pub offset: u64,
 }
 
 /// Files a Noark 5 SIP must hold (Arkade's DiasProvider), relative to the top folder.
@@ -43,10 +67,34 @@ struct Listed {
     sha256: Option<String>,
 }
 
-/// Check the package tar at `path`.
+/// Check the package tar at `path` (and its description `{uuid}.xml` when it lies beside it).
 pub fn check_package(path: &Path) -> Result<PackageCheck> {
     let f = File::open(path).map_err(|e| Error::io("opening", path, e))?;
-    let mut archive = tar::Archive::new(HashingReader::new(BufReader::new(f)));
+    let name = path
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned();
+    let dir = path.parent().unwrap_or(Path::new("."));
+    check_package_stream(BufReader::new(f), path, |uuid| {
+        let desc = dir.join(format!("{uuid}.xml"));
+        if !desc.is_file() {
+            return Ok(None);
+        }
+        let bytes = std::fs::read(&desc).map_err(|e| Error::io("reading", &desc, e))?;
+        Ok(Some((name.clone(), bytes)))
+    })
+}
+
+/// Check a package tar read from `reader` (read once, to its end); `path` names it in
+/// messages. `description` is asked for the package description's bytes once the package id
+/// is known; it returns the tar's file name with them, or `None` when there is none.
+pub fn check_package_stream(
+    reader: impl Read,
+    path: &Path,
+    description: impl FnOnce(&str) -> Result<Option<(String, Vec<u8>)>>,
+) -> Result<PackageCheck> {
+    let mut archive = tar::Archive::new(HashingReader::new(reader));
     let bad = |e: std::io::Error| Error::Output {
         path: path.to_path_buf(),
         message: format!("not a readable tar package: {e}"),
@@ -55,6 +103,8 @@ pub fn check_package(path: &Path) -> Result<PackageCheck> {
     let mut dirs = BTreeSet::new();
     let mut seen: BTreeMap<String, (u64, String)> = BTreeMap::new();
     let mut mets: Option<Vec<u8>> = None;
+    let mut addml: Option<Vec<u8>> = None;
+    let mut members = Vec::new();
     for entry in archive.entries().map_err(bad)? {
         let mut entry = entry.map_err(bad)?;
         let raw = entry.path_bytes().into_owned();
@@ -71,15 +121,27 @@ pub fn check_package(path: &Path) -> Result<PackageCheck> {
             dirs.insert(rel.to_string());
             continue;
         }
+        let offset = entry.raw_file_position();
         let mut r = HashingReader::new(&mut entry);
-        if rel == "dias-mets.xml" {
+        if rel == "dias-mets.xml" || rel == "administrative_metadata/arkivuttrekk.xml" {
             let mut buf = Vec::new();
             r.read_to_end(&mut buf).map_err(bad)?;
-            mets = Some(buf);
+            if rel == "dias-mets.xml" {
+                mets = Some(buf);
+            } else {
+                addml = Some(buf);
+            }
         } else {
             std::io::copy(&mut r, &mut std::io::sink()).map_err(bad)?;
         }
-        seen.insert(rel.to_string(), (r.size, r.digest()));
+        let (size, sha256) = (r.size, r.digest());
+        members.push(TarMember {
+            name: rel.to_string(),
+            size,
+            sha256: sha256.clone(),
+            offset,
+        });
+        seen.insert(rel.to_string(), (size, sha256));
     }
     // Hash the rest (end-of-archive blocks) so the digest covers the whole tar file.
     let mut whole = archive.into_inner();
@@ -88,6 +150,9 @@ pub fn check_package(path: &Path) -> Result<PackageCheck> {
     let tar_sha = whole.digest();
     let mut out = PackageCheck {
         files: seen.len(),
+        tar_size,
+        tar_sha256: tar_sha.clone(),
+        members,
         ..Default::default()
     };
     if roots.len() != 1 {
@@ -128,16 +193,27 @@ pub fn check_package(path: &Path) -> Result<PackageCheck> {
                 .push(format!("{xml}: present without its schema {xsd}"));
         }
     }
-    let desc = path.with_file_name(format!("{}.xml", out.uuid));
-    if desc.is_file() {
+    if let Some((tar_name, bytes)) = description(&out.uuid)? {
         out.description_checked = true;
         check_description(
-            &desc,
-            path,
+            &bytes,
+            &tar_name,
             (tar_size, &tar_sha),
             seen.get("dias-mets.xml"),
             &mut out,
-        )?;
+        );
+    }
+    if let Some(a) = &addml {
+        // A copy that cannot be read leaves the facts to dias-mets.xml; the validator of the
+        // extract reports the file itself.
+        if let Ok(f) =
+            PackageFacts::from_addml(a, &path.join("administrative_metadata/arkivuttrekk.xml"))
+        {
+            out.facts = f;
+        }
+    }
+    if let Some(m) = &mets {
+        out.facts = PackageFacts::from_mets(m).or(std::mem::take(&mut out.facts));
     }
     let Some(mets) = mets else {
         return Ok(out);
@@ -187,30 +263,24 @@ pub fn check_package(path: &Path) -> Result<PackageCheck> {
 
 /// Compare the package description's entries for the tar and dias-mets.xml with the real ones.
 fn check_description(
-    desc: &Path,
-    tar: &Path,
+    bytes: &[u8],
+    tar_file: &str,
     (tar_size, tar_sha): (u64, &str),
     mets: Option<&(u64, String)>,
     out: &mut PackageCheck,
-) -> Result<()> {
-    let bytes = std::fs::read(desc).map_err(|e| Error::io("reading", desc, e))?;
-    let d = desc
-        .file_name()
-        .unwrap_or_default()
-        .to_string_lossy()
-        .into_owned();
-    let listed = match read_mets(&bytes) {
+) {
+    let d = format!("{}.xml", out.uuid);
+    let listed = match read_mets(bytes) {
         Ok(l) => l,
         Err(m) => {
             out.problems.push(format!("{d}: {m}"));
-            return Ok(());
+            return;
         }
     };
     let tar_name = format!("{}.tar", out.uuid);
-    if tar.file_name().and_then(|n| n.to_str()) != Some(tar_name.as_str()) {
+    if tar_file != tar_name {
         out.problems.push(format!(
-            "{}: the tar is not named {tar_name} after its top folder",
-            tar.display()
+            "{tar_file}: the tar is not named {tar_name} after its top folder"
         ));
     }
     for (name, real) in [
@@ -232,7 +302,6 @@ fn check_description(
             ));
         }
     }
-    Ok(())
 }
 
 /// The files dias-mets.xml lists (`file` with `FLocat`, and `mdRef`), by path inside the package.

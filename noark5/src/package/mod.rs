@@ -19,11 +19,13 @@
 //!   records the failed validation in log.xml.
 
 mod check;
+mod facts;
 mod files;
 mod meta;
 mod xml;
 
-pub use check::{check_package, PackageCheck};
+pub use check::{check_package, check_package_stream, PackageCheck, TarMember};
+pub use facts::{addml_checksums, PackageFacts};
 pub use files::PackageFile;
 pub use meta::{CheckedMetadata, Contact, PackageMetadata, Period, System};
 pub use xml::PROFILE;

@@ -168,6 +168,10 @@ fn header<W: std::io::Write>(x: &mut XmlOut<W>, f: &Facts, agents_min: usize) ->
     }
     x.text_attrs("altRecordID", &[("TYPE", "STARTDATE")], &fmt_date(&m.start))?;
     x.text_attrs("altRecordID", &[("TYPE", "ENDDATE")], &fmt_date(&m.end))?;
+    // Arkade 5 (MetsCreator.CreateAltRecordIDs) pads to at least three altRecordIDs with empty
+    // ones, an ESSArch requirement; hvelv has no delivery specification or agreement number to
+    // put there, so it pads the same way.
+    x.leaf_attrs("altRecordID", &[])?;
     Ok(())
 }
 

@@ -66,6 +66,9 @@ pub struct HelseOptions {
     pub closed_from: Option<Date>,
     /// Only patient cases closed on or before this date.
     pub closed_to: Option<Date>,
+    /// Folder the metadata files' `fil` paths are relative to, when the documents are not in
+    /// the export folder (e.g. restored from a backup snapshot); default: the export folder.
+    pub documents: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -288,7 +291,7 @@ pub fn import(
     };
     nonempty(rec, "arkivskapere[0].navn", &administrativ_enhet)?;
     let mut ctx = Ctx {
-        dir,
+        dir: opts.documents.as_deref().unwrap_or(dir),
         ns,
         opts,
         administrativ_enhet,
@@ -330,6 +333,7 @@ pub fn import(
 }
 
 struct Ctx<'a> {
+    /// Where documents are read from.
     dir: &'a Path,
     ns: SystemId,
     opts: &'a HelseOptions,

@@ -103,7 +103,12 @@ impl Addml {
 
 fn parse_tree(path: &Path) -> Result<Node> {
     let bytes = std::fs::read(path).map_err(|e| Error::io("reading", path, e))?;
-    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&bytes);
+    parse_tree_bytes(&bytes, path)
+}
+
+/// Parse ADDML held in memory; `path` names it in errors.
+fn parse_tree_bytes(bytes: &[u8], path: &Path) -> Result<Node> {
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
     let mut r = quick_xml::Reader::from_reader(bytes);
     let mut stack: Vec<Node> = vec![Node::default()];
     let xml_err = |pos: u64, m: String| Error::Xml {
@@ -183,6 +188,59 @@ fn documented(checksum: &Node) -> Documented {
             .and_then(|n| n.value())
             .map(str::to_string),
     }
+}
+
+/// What arkivuttrekk.xml's `reference/context` and `content` say about the extract.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Context {
+    /// `recordCreators/recordCreator` values.
+    pub(crate) creators: Vec<String>,
+    /// `archive`.
+    pub(crate) archive: Option<String>,
+    /// `archivalPeriod` startDate and endDate.
+    pub(crate) start: Option<String>,
+    pub(crate) end: Option<String>,
+}
+
+/// Every `additionalElement` named `name` below `n`, in document order.
+fn find_additional<'a>(n: &'a Node, name: &str, out: &mut Vec<&'a Node>) {
+    for ch in &n.children {
+        if ch.name == "additionalElement" && ch.attr_name.as_deref() == Some(name) {
+            out.push(ch);
+        }
+        find_additional(ch, name, out);
+    }
+}
+
+/// Read the context (creators, archive, period) from ADDML bytes; `path` names it in errors.
+pub(crate) fn read_context(bytes: &[u8], path: &Path) -> Result<Context> {
+    let doc = parse_tree_bytes(bytes, path)?;
+    let mut c = Context::default();
+    let Some(reference) = doc
+        .child("addml")
+        .and_then(|a| a.child("dataset"))
+        .and_then(|d| d.child("reference"))
+    else {
+        return Ok(c);
+    };
+    let additional = |name: &str| {
+        let mut out = Vec::new();
+        find_additional(reference, name, &mut out);
+        out
+    };
+    let nonempty = |v: Option<&str>| v.filter(|s| !s.is_empty()).map(str::to_string);
+    c.creators = additional("recordCreator")
+        .iter()
+        .filter_map(|n| nonempty(n.value()))
+        .collect();
+    c.archive = additional("archive")
+        .first()
+        .and_then(|n| nonempty(n.value()));
+    if let Some(p) = additional("archivalPeriod").first() {
+        c.start = nonempty(p.prop("startDate").and_then(|v| v.value()));
+        c.end = nonempty(p.prop("endDate").and_then(|v| v.value()));
+    }
+    Ok(c)
 }
 
 /// Read arkivuttrekk.xml.

@@ -31,6 +31,7 @@ fn hopts() -> HelseOptions {
         skjermingshjemmel: HJEMMEL.into(),
         closed_from: None,
         closed_to: None,
+        documents: None,
     }
 }
 

@@ -203,6 +203,17 @@ fn package_has_the_dias_layout_valid_metadata_and_true_checksums() {
     assert!(c.description_checked);
     assert!(c.problems.is_empty(), "{:?}", c.problems);
     assert_eq!(c.verified, s.files);
+    // What archive put records: the whole tar's digest, and each member's content at its offset.
+    let bytes = std::fs::read(&s.tar).unwrap();
+    assert_eq!(c.tar_size, bytes.len() as u64);
+    assert_eq!(c.tar_sha256, hex::encode(Sha256::digest(&bytes)));
+    assert_eq!(c.members.len(), c.files);
+    for m in &c.members {
+        let at = m.offset as usize;
+        let content = &bytes[at..at + m.size as usize];
+        assert_eq!(hex::encode(Sha256::digest(content)), m.sha256, "{}", m.name);
+    }
+    assert!(c.facts.missing().is_empty(), "{:?}", c.facts);
 }
 
 #[test]

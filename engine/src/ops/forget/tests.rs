@@ -573,6 +573,7 @@ fn explicit_removal_refuses_protected() {
             replaces: None,
             original: None,
             repaired: None,
+            archive: None,
         },
     };
     check_explicit(&[entry(1, false), entry(2, false)]).unwrap();

@@ -47,6 +47,9 @@ pub struct Selection {
     pub closed_to: Option<Date>,
     /// Only cases whose administrativEnhet is this unit.
     pub unit: Option<String>,
+    /// Folder the document paths (`fil`) are relative to, when the documents are not in the
+    /// export folder (e.g. restored from a backup snapshot); default: the export folder.
+    pub documents: Option<PathBuf>,
 }
 
 impl Selection {
@@ -127,7 +130,7 @@ pub fn import(
     let mut open: Vec<String> = Vec::new();
     let mut seen_klasser = std::collections::HashSet::new();
     let ctx = Ctx {
-        dir,
+        dir: sel.documents.as_deref().unwrap_or(dir),
         ns,
         arkivdel_id,
         refs: Default::default(),
