@@ -99,7 +99,7 @@ mod tests {
     use super::*;
     use crate::backend::LockMode;
 
-    const OLD: &str = r#"{"version":1,"id":"00112233445566778899aabbccddeeff","chunk_min":524288,"chunk_avg":1048576,"chunk_max":8388608,"pack_size":16777216,"zstd_level":3,"created":"2026-11-27T04:27:18+00:00"}"#;
+    const OLD: &str = r#"{"version":2,"id":"00112233445566778899aabbccddeeff","chunk_min":524288,"chunk_avg":1048576,"chunk_max":8388608,"pack_size":16777216,"zstd_level":3,"created":"2026-11-27T04:27:18+00:00"}"#;
 
     #[test]
     fn object_lock_is_an_optional_field() {

@@ -191,7 +191,7 @@ fn two_put_only_clients_dedup_against_each_other_and_revocation_stops_one() {
     let t = env.path("t");
     env.run(&[
         "restore",
-        &ra["short_id"].as_str().unwrap().to_string(),
+        ra["short_id"].as_str().unwrap(),
         "--target",
         t.to_str().unwrap(),
     ]);

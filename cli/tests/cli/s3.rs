@@ -431,3 +431,104 @@ fn s3_settings_from_flags_and_a_credentials_file() {
     let out = hvelv(&args.iter().map(String::as_str).collect::<Vec<_>>(), 0);
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "[]");
 }
+
+/// Put-only keys with a WORM offsite (docs/SECURITY.md): a compromised client can add a backup
+/// but can neither read history nor remove it — hvelv refuses (exit 15), and a delete sent
+/// straight to the storage is refused by Object Lock; the full key still restores everything.
+#[test]
+fn put_only_client_on_a_worm_repository_can_neither_read_nor_destroy_history() {
+    use hvelv_engine::backend::{Backend, FileKind, LockMode, ObjectLock};
+    use hvelv_engine::ErrorKind;
+    let Some(repo) = s3_lock_repo() else {
+        return;
+    };
+    let env = Env::new();
+    let src = env.path("src");
+    fs::create_dir_all(&src).unwrap();
+    fs::write(src.join("ledger.bin"), util::random_bytes(5, 1 << 20)).unwrap();
+    let init = [
+        "init",
+        "--kdf-memory",
+        "8",
+        "--kdf-passes",
+        "1",
+        "--object-lock-days",
+        "1",
+        "--object-lock-mode",
+        "governance",
+    ];
+    run(&env, &repo, &init, 0);
+    run(&env, &repo, &["backup", "-q", src.to_str().unwrap()], 0);
+    let pw = env.path("client-pw");
+    fs::write(&pw, "client password\n").unwrap();
+    run(
+        &env,
+        &repo,
+        &[
+            "key",
+            "add",
+            "--put-only",
+            "--name",
+            "fileserver",
+            "--new-password-file",
+            pw.to_str().unwrap(),
+        ],
+        0,
+    );
+    let client = |args: &[&str], code: i32| {
+        let out = env
+            .cmd()
+            .env("HVELV_REPOSITORY", &repo)
+            .env("HVELV_PASSWORD", "client password")
+            .env("HVELV_CACHE_DIR", env.path("cache"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {out:?}");
+        out
+    };
+    fs::write(src.join("new.txt"), "tonight").unwrap();
+    client(&["backup", "-q", src.to_str().unwrap()], 0);
+    let t = env.path("t");
+    for args in [
+        vec!["snapshots"],
+        vec!["restore", "latest", "--target", t.to_str().unwrap()],
+        vec!["forget", "--keep-last", "1"],
+        vec!["prune"],
+    ] {
+        let out = client(&args, 15);
+        assert!(String::from_utf8_lossy(&out.stderr).contains("put-only key"));
+    }
+    // With the storage credentials, removing history directly is refused by Object Lock.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let be = plain_backend(&repo);
+    let snaps = rt.block_on(async {
+        be.set_object_lock(ObjectLock {
+            days: 1,
+            mode: LockMode::Governance,
+        })
+        .await
+        .unwrap();
+        let snaps = be.list(FileKind::Snapshot).await.unwrap();
+        for (name, _) in &snaps {
+            let e = be.remove(FileKind::Snapshot, name).await.unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Locked, "{e}");
+        }
+        snaps
+    });
+    assert_eq!(snaps.len(), 2);
+    // The full key still sees both snapshots and restores tonight's.
+    let out = run(&env, &repo, &["snapshots", "--json"], 0);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 2);
+    run(
+        &env,
+        &repo,
+        &["restore", "latest", "--target", t.to_str().unwrap()],
+        0,
+    );
+    assert_eq!(
+        util::content_hashes(&t.join(src.strip_prefix("/").unwrap())),
+        util::content_hashes(&src)
+    );
+}
