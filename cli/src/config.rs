@@ -324,6 +324,19 @@ pub fn check(path: Option<&Path>) -> Result<i32> {
     }
 }
 
+/// A per-user folder of hvelv's: `system` as root, else `$XDG_VAR/hvelv`, else `~/home_sub`.
+pub fn default_dir(system: &str, xdg_var: &str, home_sub: &str) -> std::path::PathBuf {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    if unsafe { libc::geteuid() } == 0 {
+        return system.into();
+    }
+    if let Some(x) = std::env::var_os(xdg_var).filter(|x| !x.is_empty()) {
+        return std::path::PathBuf::from(x).join("hvelv");
+    }
+    let home = std::env::var_os("HOME").unwrap_or_else(|| "/tmp".into());
+    std::path::PathBuf::from(home).join(home_sub)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -295,14 +295,8 @@ impl Repository {
         magic: &'static [u8; 8],
         name: &str,
     ) -> Result<Vec<u8>> {
-        let bytes = self.backend.read(kind, name).await?;
-        if FileId::of(&bytes).to_hex() != name {
-            return Err(Error::corrupt(format!(
-                "{kind} file {name} does not match its name (damaged)"
-            )));
-        }
+        let (bytes, what) = self.read_named(kind, name).await?;
         let sealer = self.sealer.clone();
-        let what = format!("{kind} file {}", &name[..8.min(name.len())]);
         tokio::task::spawn_blocking(move || sealed::open_file(&sealer, magic, &bytes, &what))
             .await
             .map_err(|e| Error::new(ErrorKind::Io, format!("decode task failed: {e}")))?
@@ -320,6 +314,23 @@ impl Repository {
             tokio::task::spawn_blocking(move || sealed::seal_file(&sealer, magic, &payload, level))
                 .await
                 .map_err(|e| Error::new(ErrorKind::Io, format!("encode task failed: {e}")))??;
+        self.store_named(kind, bytes).await
+    }
+
+    /// Read a content-addressed file and check it against its name; also returns how errors
+    /// should name it (e.g. "index file 1a2b3c4d").
+    async fn read_named(&self, kind: FileKind, name: &str) -> Result<(Bytes, String)> {
+        let bytes = self.backend.read(kind, name).await?;
+        if FileId::of(&bytes).to_hex() != name {
+            return Err(Error::corrupt(format!(
+                "{kind} file {name} does not match its name (damaged)"
+            )));
+        }
+        Ok((bytes, format!("{kind} file {}", &name[..8.min(name.len())])))
+    }
+
+    /// Store a content-addressed file under the hash of its bytes.
+    async fn store_named(&self, kind: FileKind, bytes: Vec<u8>) -> Result<FileId> {
         let id = FileId::of(&bytes);
         create_content_addressed(&*self.backend, kind, &id.to_hex(), Bytes::from(bytes)).await?;
         Ok(id)
@@ -342,28 +353,14 @@ impl Repository {
         })
         .await
         .map_err(|e| Error::new(ErrorKind::Io, format!("encode task failed: {e}")))??;
-        let id = FileId::of(&bytes);
-        create_content_addressed(
-            &*self.backend,
-            FileKind::Snapshot,
-            &id.to_hex(),
-            Bytes::from(bytes),
-        )
-        .await?;
-        Ok(id)
+        self.store_named(FileKind::Snapshot, bytes).await
     }
 
     /// Read, verify and decode one snapshot file by name.
     pub(crate) async fn read_snapshot(&self, name: &str) -> Result<Snapshot> {
-        let bytes = self.backend.read(FileKind::Snapshot, name).await?;
+        let (bytes, what) = self.read_named(FileKind::Snapshot, name).await?;
         let short = &name[..8.min(name.len())];
-        if FileId::of(&bytes).to_hex() != name {
-            return Err(Error::corrupt(format!(
-                "snapshot file {short} does not match its name (damaged)"
-            )));
-        }
         let opener = self.opener.clone();
-        let what = format!("snapshot file {short}");
         let payload = tokio::task::spawn_blocking(move || {
             sealed::open_session_file(&opener, SNAPSHOT_MAGIC, &bytes, &what)
         })

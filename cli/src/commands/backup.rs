@@ -86,14 +86,5 @@ pub async fn run(g: &Global, a: BackupArgs) -> Result<i32> {
 
 /// The files cache directory when `--cache-dir` is not given.
 fn default_cache_dir() -> std::path::PathBuf {
-    use std::os::unix::fs::MetadataExt;
-    // /proc/self belongs to the effective user.
-    if std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0) {
-        return "/var/cache/hvelv".into();
-    }
-    match (std::env::var_os("XDG_CACHE_HOME"), std::env::var_os("HOME")) {
-        (Some(x), _) if !x.is_empty() => std::path::PathBuf::from(x).join("hvelv"),
-        (_, Some(h)) if !h.is_empty() => std::path::PathBuf::from(h).join(".cache/hvelv"),
-        _ => std::env::temp_dir().join("hvelv-cache"),
-    }
+    crate::config::default_dir("/var/cache/hvelv", "XDG_CACHE_HOME", ".cache/hvelv")
 }

@@ -17,15 +17,7 @@ use super::metrics::JobMetrics;
 
 /// `/var/lib/hvelv` as root, else `$XDG_STATE_HOME/hvelv` (`~/.local/state/hvelv`).
 pub fn default_state_dir() -> PathBuf {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    if unsafe { libc::geteuid() } == 0 {
-        return PathBuf::from("/var/lib/hvelv");
-    }
-    if let Some(x) = std::env::var_os("XDG_STATE_HOME").filter(|x| !x.is_empty()) {
-        return PathBuf::from(x).join("hvelv");
-    }
-    let home = std::env::var_os("HOME").unwrap_or_else(|| "/tmp".into());
-    PathBuf::from(home).join(".local/state/hvelv")
+    crate::config::default_dir("/var/lib/hvelv", "XDG_STATE_HOME", ".local/state/hvelv")
 }
 
 /// Write `bytes` to `path` so that readers see the old or the new content, never a part:

@@ -4,23 +4,12 @@ use std::fs;
 
 use serde_json::Value;
 
-use crate::util::{Env, PASSWORD};
+use crate::util::{expect_code, Env, PASSWORD};
 
 fn with_password(env: &Env, pw: &str, args: &[&str], code: i32) -> std::process::Output {
-    let out = env
-        .cmd()
-        .env("HVELV_PASSWORD", pw)
-        .args(args)
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "hvelv {args:?} with {pw:?}\nstdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
+    let mut cmd = env.cmd();
+    cmd.env("HVELV_PASSWORD", pw);
+    expect_code(&mut cmd, args, code)
 }
 
 fn keys(env: &Env, pw: &str) -> Vec<Value> {

@@ -6,27 +6,16 @@ use std::process::Output;
 
 use serde_json::Value;
 
-use crate::util::{all_files, content_hashes, random_bytes, Env, PASSWORD};
+use crate::util::{all_files, content_hashes, expect_code, random_bytes, Env, PASSWORD};
 
 const MARKER: &str = "ZQX-putonly-marker-7731";
 
 /// Run hvelv as the client holding password `pw`, with its own files cache.
 fn client(env: &Env, pw: &str, args: &[&str], code: i32) -> Output {
-    let out = env
-        .cmd()
-        .env("HVELV_PASSWORD", pw)
-        .env("HVELV_CACHE_DIR", env.path(&format!("cache-{pw}")))
-        .args(args)
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "hvelv {args:?} as {pw:?}\nstdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
+    let mut cmd = env.cmd();
+    cmd.env("HVELV_PASSWORD", pw)
+        .env("HVELV_CACHE_DIR", env.path(&format!("cache-{pw}")));
+    expect_code(&mut cmd, args, code)
 }
 
 fn add_put_only(env: &Env, pw: &str, name: &str) -> String {
