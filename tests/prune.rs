@@ -261,3 +261,55 @@ async fn backups_and_prune_run_concurrently_without_losing_data() {
         .iter()
         .all(|(n, _)| n.ends_with("-x")));
 }
+
+/// Regression (seen in CI on 2 cores): a backup that commits between prune loading the index
+/// and listing the snapshots made prune stop with "tree … is not in the index". Prune now lists
+/// snapshots first and loads the index after; the dry-run plan does the same even when handed
+/// an index loaded before the backup.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_committing_after_the_index_was_loaded_does_not_stop_prune() {
+    let dir = tempfile::tempdir().unwrap();
+    let be = Arc::new(Jitter {
+        inner: MemoryBackend::new(),
+        seq: AtomicU64::new(1),
+        gate: tokio::sync::watch::channel(true).0,
+        held: AtomicU64::new(0),
+    });
+    Repository::init(be.clone(), b"pw", super::small_init())
+        .await
+        .unwrap();
+    let run = |host: &'static str, seed: u64| {
+        let src = dir.path().join(host);
+        let files = write_round(&src, seed, seed);
+        let be = be.clone();
+        async move {
+            let mut repo = open(&be).await.load_index().await.unwrap();
+            let opts = BackupOptions {
+                paths: vec![src],
+                host: host.into(),
+                ..Default::default()
+            };
+            backup(&mut repo, &opts, Arc::new(NoProgress))
+                .await
+                .unwrap();
+            files
+        }
+    };
+    run("a", 1).await;
+    // An index loaded now knows nothing of host b's backup below.
+    let stale = open(&be).await.load_index().await.unwrap();
+    run("b", 2).await;
+    let plan = hvelv_engine::ops::prune::plan(&stale, &PruneOptions::default())
+        .await
+        .unwrap();
+    assert!(plan.missing_packs.is_empty(), "{plan:?}");
+    let out = prune(
+        open(&be).await,
+        &PruneOptions::default(),
+        Arc::new(NoProgress),
+    )
+    .await
+    .unwrap();
+    assert!(out.deferred.is_empty(), "{out:?}");
+    assert_eq!(open(&be).await.snapshots().await.unwrap().len(), 2);
+}

@@ -12,10 +12,11 @@ use crate::args::{CopyArgs, Global};
 pub async fn run(g: &Global, a: CopyArgs) -> Result<i32> {
     let src = super::open_other(g, &a.from, &a.from_password)
         .await
-        .with_context(|| format!("opening the source repository {}", a.from))?
-        .load_index()
-        .await
-        .context("loading the source index")?;
+        .with_context(|| format!("opening the source repository {}", a.from))?;
+    // Snapshots first, then the index: a backup writes its index before its snapshot, so an
+    // index loaded after the listing knows every blob the listed snapshots need.
+    let all = src.snapshots().await?;
+    let src = src.load_index().await.context("loading the source index")?;
     let target = Global {
         repo: a.to.clone().or_else(|| g.repo.clone()),
         ..g.clone()
@@ -32,7 +33,6 @@ pub async fn run(g: &Global, a: CopyArgs) -> Result<i32> {
         .context("opening the target repository")?;
     copy::ensure_compatible(&src, &dst)?;
 
-    let all = src.snapshots().await?;
     let selected = if a.snapshots.is_empty() {
         if !a.all && a.tags.is_empty() && a.host.is_none() {
             anyhow::bail!("say which snapshots to copy: ids, --all, --tag TAG or --host HOST");

@@ -1,15 +1,18 @@
 //! `hvelv diff`
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use hvelv_engine::ops::diff;
 
 use super::human;
 use crate::args::{DiffArgs, Global};
 
 pub async fn run(g: &Global, a: DiffArgs) -> Result<i32> {
-    let repo = super::open_indexed_full(g, "compare snapshots").await?;
+    // Snapshot first, index after: the index then knows every blob of a snapshot that a
+    // concurrent backup has just committed (it writes its index before its snapshot).
+    let repo = super::open_full(g, "compare snapshots").await?;
     let from = repo.find_snapshot(&a.from, None).await?;
     let to = repo.find_snapshot(&a.to, None).await?;
+    let repo = repo.load_index().await.context("loading the index")?;
     let mut entries = Vec::new();
     let stats = diff::diff(&repo, &from, &to, |e| {
         if g.json {

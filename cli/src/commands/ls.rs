@@ -2,15 +2,18 @@
 
 use std::io::Write;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use hvelv_engine::ops::ls::walk;
 use hvelv_engine::tree::NodeKind;
 
 use crate::args::{Global, LsArgs};
 
 pub async fn run(g: &Global, a: LsArgs) -> Result<i32> {
-    let repo = super::open_indexed_full(g, "list files").await?;
+    // Snapshot first, index after: the index then knows every blob of a snapshot that a
+    // concurrent backup has just committed (it writes its index before its snapshot).
+    let repo = super::open_full(g, "list files").await?;
     let snap = repo.find_snapshot(&a.snapshot, None).await?;
+    let repo = repo.load_index().await.context("loading the index")?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut err = None;

@@ -1,6 +1,6 @@
 //! `hvelv restore`
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use hvelv_engine::ops::restore::{restore, RestoreOptions};
 
 use crate::args::{Global, RestoreArgs};
@@ -11,8 +11,11 @@ pub async fn run(g: &Global, a: RestoreArgs) -> Result<i32> {
         Some((s, p)) => (s.to_owned(), Some(p.to_owned())),
         None => (a.snapshot.clone(), None),
     };
-    let repo = super::open_indexed_full(g, "restore").await?;
+    // Snapshot first, index after: the index then knows every blob of a snapshot that a
+    // concurrent backup has just committed (it writes its index before its snapshot).
+    let repo = super::open_full(g, "restore").await?;
     let snap = repo.find_snapshot(&spec, a.host.as_deref()).await?;
+    let repo = repo.load_index().await.context("loading the index")?;
     let reporter = Reporter::new("restored", g.quiet, g.json);
     let opts = RestoreOptions {
         includes: a.includes,

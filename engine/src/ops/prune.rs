@@ -225,14 +225,29 @@ async fn remove_pack(be: DynBackend, name: String, size: Option<u64>) -> Result<
 /// Work out what prune would do. Read-only.
 pub async fn plan(repo: &IndexedRepository, opts: &PruneOptions) -> Result<PrunePlan> {
     repo.require_full("prune")?;
-    let (plan, _, _) = plan_inner(repo, opts, None).await?;
+    // The caller's index may predate snapshots committed since: load a fresh one after
+    // listing them (see `snapshots_then_index`).
+    let (snaps, repo) = snapshots_then_index(repo).await?;
+    let (plan, _, _) = plan_inner(&repo, snaps, opts, None).await?;
     Ok(plan)
+}
+
+/// The snapshots, then an index loaded after listing them. A backup writes its index file
+/// before its snapshot, so every blob a listed snapshot needs is in that index; loading the
+/// index first would race with a backup committing in between.
+async fn snapshots_then_index(
+    repo: &Repository,
+) -> Result<(Vec<SnapshotEntry>, IndexedRepository)> {
+    let snaps = repo.snapshots().await?;
+    let repo = Repository::clone(repo).load_index().await?;
+    Ok((snaps, repo))
 }
 
 type Decision = (Vec<FileId>, Vec<FileId>);
 
 async fn plan_inner(
     repo: &IndexedRepository,
+    snaps: Vec<SnapshotEntry>,
     opts: &PruneOptions,
     me: Option<&str>,
 ) -> Result<(PrunePlan, Decision, Marks)> {
@@ -242,7 +257,6 @@ async fn plan_inner(
             opts.repack_unused * 100.0
         )));
     }
-    let snaps = repo.snapshots().await?;
     let mut marks = Marks::default();
     marks.add(repo, &snaps).await?;
 
@@ -406,8 +420,9 @@ async fn prune_with_marker(
         ));
     }
     progress.phase("mark");
-    let repo = repo.load_index().await?;
-    let (plan, (delete, repack), mut marks) = plan_inner(&repo, opts, Some(lease.id())).await?;
+    let (snaps, repo) = snapshots_then_index(&repo).await?;
+    let (plan, (delete, repack), mut marks) =
+        plan_inner(&repo, snaps, opts, Some(lease.id())).await?;
     if !plan.missing_packs.is_empty() {
         return Err(Error::new(
             ErrorKind::Corrupt,
@@ -607,8 +622,8 @@ async fn delete_generations(
     }
     // Snapshots committed since marking (by backups that started before the generations) may
     // need blobs of doomed packs: mark them too, with an index that knows their blobs.
-    let repo = &Repository::clone(repo).load_index().await?;
-    let snaps = repo.snapshots().await?;
+    let (snaps, repo) = snapshots_then_index(repo).await?;
+    let repo = &repo;
     marks.add(repo, &snaps).await?;
 
     let doomed: HashSet<FileId> = ready
