@@ -246,7 +246,7 @@ async fn plan_inner(
     // Bytes and blobs used per pack position; live blobs count at the copy the index resolves to.
     let mut used: Vec<(u64, usize)> = vec![(0, 0); index.pack_count()];
     for (id, loc) in index.iter() {
-        if marks.live.contains(id) {
+        if marks.live.contains(&id) {
             used[loc.pack as usize].0 += u64::from(loc.length);
         }
         used[loc.pack as usize].1 += 1;
