@@ -60,11 +60,11 @@ pub struct Location {
 /// In-memory index of every blob in the repository.
 ///
 /// Memory: about 47.5 bytes per blob at 16 blobs per pack (45 in the sorted table, see
-/// [`table`], and the pack table, see [`packs`]). Blobs added one pack at a time wait in a hash
-/// map (`pending`) until they are an eighth of the table, then merge into it in place; bulk
-/// loads ([`Index::from_files`]) build the table directly. Invariant: every blob id is in
-/// exactly one of `table` and `pending`; a record of `table` marked [`PackedLoc::WIDE`] has its
-/// location in `wide`, and `wide` holds nothing else.
+/// `index/table.rs`, and the pack table, `index/packs.rs`). Blobs added one pack at a time
+/// wait in a hash map (`pending`) until they are an eighth of the table, then merge into it in
+/// place; bulk loads ([`Index::from_files`]) build the table directly. Invariant: every blob id
+/// is in exactly one of `table` and `pending`; a record of `table` marked `PackedLoc::WIDE` has
+/// its location in `wide`, and `wide` holds nothing else.
 #[derive(Default, Clone)]
 pub struct Index {
     packs: PackTable,
