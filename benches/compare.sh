@@ -248,7 +248,10 @@ versions() {
     local t
     for t in "${selected[@]}"; do
         case "$t" in
-        hvelv) echo "hvelv $(cd "$REPO_ROOT" && git rev-parse --short HEAD 2>/dev/null || echo '?')" ;;
+        hvelv)
+            if [ -n "${HVELV_BIN:-}" ]; then echo "hvelv $HVELV_BIN"; else
+                echo "hvelv $(cd "$REPO_ROOT" && git rev-parse --short HEAD 2>/dev/null || echo '?')"
+            fi ;;
         restic) restic version | head -n 1 ;;
         borg) borg --version ;;
         rustic) rustic --version ;;

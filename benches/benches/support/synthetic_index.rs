@@ -1,8 +1,10 @@
 //! Synthetic index contents shared by `benches/index.rs` and `benches/index_memory.rs`:
 //! packs of the default 16 MiB holding `per_pack` data blobs with random ids and the lengths
-//! of 1 MiB average chunks (plaintext 512 KiB to 2 MiB, half compressed about 2:1).
+//! of 1 MiB average chunks (plaintext 512 KiB to 2 MiB, half compressed about 2:1). A new
+//! session key every [`PACKS_PER_SESSION`] packs, as each backup run seals with its own.
 
 use hvelv_engine::blob::BlobType;
+use hvelv_engine::index::IndexedPack;
 use hvelv_engine::pack::PackEntry;
 use hvelv_engine::{BlobId, FileId};
 use rand::rngs::SmallRng;
@@ -11,10 +13,16 @@ use rand::{Rng, RngCore, SeedableRng};
 /// Sealing overhead per blob: nonce, flag byte, tag.
 const OVERHEAD: u32 = 12 + 1 + 16;
 
+/// Packs one backup run writes: 256 MiB of new data a night, pessimistically small (more
+/// sessions per blob).
+pub const PACKS_PER_SESSION: usize = 16;
+
 /// An endless, seeded stream of synthetic packs.
 pub struct SyntheticPacks {
     rng: SmallRng,
     per_pack: usize,
+    packs: usize,
+    session: [u8; 32],
 }
 
 impl SyntheticPacks {
@@ -22,6 +30,8 @@ impl SyntheticPacks {
         SyntheticPacks {
             rng: SmallRng::seed_from_u64(seed),
             per_pack,
+            packs: 0,
+            session: [0; 32],
         }
     }
 
@@ -32,8 +42,12 @@ impl SyntheticPacks {
         id
     }
 
-    /// The next pack: its id and its entries in offset order.
-    pub fn next_pack(&mut self) -> (FileId, Vec<PackEntry>) {
+    /// The next pack: its id, session and entries in offset order.
+    pub fn next_pack(&mut self) -> IndexedPack {
+        if self.packs % PACKS_PER_SESSION == 0 {
+            self.session = self.id();
+        }
+        self.packs += 1;
         let pack = FileId(self.id());
         let mut offset = 0u32;
         let entries = (0..self.per_pack)
@@ -55,6 +69,10 @@ impl SyntheticPacks {
                 e
             })
             .collect();
-        (pack, entries)
+        IndexedPack {
+            id: pack,
+            session: self.session,
+            entries,
+        }
     }
 }

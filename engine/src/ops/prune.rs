@@ -275,7 +275,7 @@ async fn plan_inner(
     // too, so a pack holding only live blobs is never "unused" however small it is.
     let mut used: Vec<(u64, usize)> = vec![(0, 0); index.pack_count()];
     for (id, loc) in index.iter() {
-        if marks.live.contains(id) {
+        if marks.live.contains(&id) {
             used[loc.pack as usize].0 += u64::from(loc.length) + pack::ENTRY_OVERHEAD as u64;
         }
         used[loc.pack as usize].1 += 1;
