@@ -5,7 +5,7 @@
 //! Opening re-derives the keyed id of the plaintext and compares it, so a blob read is verified
 //! twice: by the AEAD tag and by its content address.
 
-use crate::crypto::{KeySet, Sealer};
+use crate::crypto::{KeySet, Sealer, NONCE_LEN, TAG_LEN};
 use crate::error::{Error, ErrorKind, Result};
 use crate::id::BlobId;
 
@@ -51,10 +51,19 @@ fn aad(ty: BlobType, id: &BlobId) -> [u8; 46] {
     a
 }
 
-/// Compresses and seals blobs. Not `Sync` (holds a zstd context): make one per worker thread.
+/// Compresses and seals blobs. Not `Sync` (holds zstd contexts): make one per worker thread.
+///
+/// A blob is compressed into a reused scratch buffer, copied once into its output behind the
+/// nonce and the flag, and encrypted in place there: one allocation per blob (before,
+/// compressing, framing and encrypting each made a new buffer and a copy).
 pub struct BlobSealer {
     sealer: Sealer,
     compressor: zstd::bulk::Compressor<'static>,
+    /// zstd -1, for the compressibility probe.
+    probe: zstd::bulk::Compressor<'static>,
+    probe_out: Vec<u8>,
+    /// zstd's output, reused.
+    scratch: Vec<u8>,
     level: i32,
 }
 
@@ -62,56 +71,82 @@ impl BlobSealer {
     /// A blob sealer that encrypts with `sealer` (a session's key) and compresses with zstd
     /// `level` (0 disables compression).
     pub fn new(sealer: &Sealer, level: i32) -> Result<Self> {
-        let compressor = zstd::bulk::Compressor::new(level.max(1))
-            .map_err(|e| Error::invalid(format!("zstd level {level}: {e}")))?;
+        let zstd_err = |e: std::io::Error| Error::invalid(format!("zstd level {level}: {e}"));
+        let compressor = zstd::bulk::Compressor::new(level.max(1)).map_err(zstd_err)?;
+        let probe = zstd::bulk::Compressor::new(1).map_err(zstd_err)?;
         Ok(BlobSealer {
             sealer: sealer.clone(),
             compressor,
+            probe,
+            probe_out: Vec::with_capacity(zstd::zstd_safe::compress_bound(PROBE_PIECE)),
+            scratch: Vec::new(),
             level,
         })
     }
 
     /// Compress (when it helps) and encrypt.
+    ///
+    /// zstd writes into a scratch buffer this sealer keeps, and the result is copied into an
+    /// output of its exact final size: sealed blobs wait in queues for the pack writer, and an
+    /// output sized for the plaintext would keep twice the memory of a 2:1 compressed blob
+    /// resident (zstd touches the whole destination).
     pub fn seal(&mut self, ty: BlobType, id: &BlobId, plaintext: &[u8]) -> Result<Vec<u8>> {
-        let mut framed = Vec::new();
-        if self.level > 0 && plaintext.len() >= 64 && looks_compressible(plaintext) {
-            let compressed = self
+        const HEAD: usize = NONCE_LEN + 1;
+        let mut compressed = None;
+        if self.level > 0 && plaintext.len() >= 64 && self.looks_compressible(plaintext) {
+            // Only worth keeping when it saves at least 1/64 of the size: give zstd no more
+            // room than that, and an error (output too small) means "store it".
+            let room = plaintext.len() - plaintext.len() / 64 - 1;
+            self.scratch.clear();
+            self.scratch.reserve(room);
+            if let Ok(n) = self
                 .compressor
-                .compress(plaintext)
-                .map_err(|e| Error::new(ErrorKind::Io, format!("zstd compression failed: {e}")))?;
-            // Keep the compressed form only when it saves at least 1/64 of the size.
-            if compressed.len() + plaintext.len() / 64 < plaintext.len() {
-                framed.push(FLAG_ZSTD);
-                framed.extend_from_slice(&compressed);
+                .compress_to_buffer(plaintext, &mut self.scratch)
+            {
+                if n <= room {
+                    compressed = Some(n);
+                }
             }
         }
-        if framed.is_empty() {
-            framed.reserve_exact(plaintext.len() + 1);
-            framed.push(FLAG_STORED);
-            framed.extend_from_slice(plaintext);
+        let (flag, payload) = match compressed {
+            Some(n) => (FLAG_ZSTD, &self.scratch[..n]),
+            None => (FLAG_STORED, plaintext),
+        };
+        let mut out = Vec::with_capacity(HEAD + payload.len() + TAG_LEN);
+        out.resize(NONCE_LEN, 0);
+        out.push(flag);
+        out.extend_from_slice(payload);
+        self.sealer.seal_in_place(&aad(ty, id), &mut out)?;
+        Ok(out)
+    }
+
+    /// Cheap test on a sample: zstd level 1 on up to 3 × 8 KiB pieces; skip compression of
+    /// incompressible data (scans, media, encrypted files) that would only cost CPU.
+    fn looks_compressible(&mut self, data: &[u8]) -> bool {
+        if data.len() <= 4 * PROBE_PIECE {
+            return true;
         }
-        self.sealer.seal(&aad(ty, id), &framed)
+        let mut total_in = 0;
+        let mut total_out = 0;
+        for start in [
+            0,
+            data.len() / 2 - PROBE_PIECE / 2,
+            data.len() - PROBE_PIECE,
+        ] {
+            let piece = &data[start..start + PROBE_PIECE];
+            total_in += piece.len();
+            self.probe_out.clear();
+            total_out += self
+                .probe
+                .compress_to_buffer(piece, &mut self.probe_out)
+                .unwrap_or(piece.len());
+        }
+        total_out * 100 < total_in * 97
     }
 }
 
-/// Cheap test on a sample: zstd level 1 on up to 3 × 8 KiB pieces; skip compression of
-/// incompressible data (scans, media, encrypted files) that would only cost CPU.
-fn looks_compressible(data: &[u8]) -> bool {
-    const PIECE: usize = 8 * 1024;
-    if data.len() <= 4 * PIECE {
-        return true;
-    }
-    let mut total_in = 0;
-    let mut total_out = 0;
-    for start in [0, data.len() / 2 - PIECE / 2, data.len() - PIECE] {
-        let piece = &data[start..start + PIECE];
-        total_in += piece.len();
-        total_out += zstd::bulk::compress(piece, 1)
-            .map(|c| c.len())
-            .unwrap_or(piece.len());
-    }
-    total_out * 100 < total_in * 97
-}
+/// Size of each of the three pieces the compressibility probe compresses.
+const PROBE_PIECE: usize = 8 * 1024;
 
 /// Decrypt, decompress and verify a sealed blob.
 pub fn open_blob(

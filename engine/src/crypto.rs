@@ -17,7 +17,7 @@
 //! Nonce budget: random nonces are safe up to about 2^32 messages per key (collision probability
 //! below 2^-32); a repository of 10^9 blobs stays below 2^-37. See `docs/FORMAT.md`.
 
-use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::aead::{Aead, AeadInPlace, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
@@ -262,6 +262,24 @@ impl Sealer {
     /// See [`KeySet::seal`].
     pub fn seal(&self, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>> {
         seal_with(&self.cipher, aad, plaintext)
+    }
+
+    /// [`Sealer::seal`] without copying: `buf` holds [`NONCE_LEN`] bytes of room followed by
+    /// the plaintext; afterwards it holds `nonce || ciphertext || tag`, the same layout.
+    /// Reserve [`TAG_LEN`] spare capacity to avoid a reallocation.
+    pub fn seal_in_place(&self, aad: &[u8], buf: &mut Vec<u8>) -> Result<()> {
+        if buf.len() < NONCE_LEN {
+            return Err(Error::invalid("seal_in_place: no room for the nonce"));
+        }
+        let mut nonce = [0u8; NONCE_LEN];
+        random_bytes(&mut nonce)?;
+        buf[..NONCE_LEN].copy_from_slice(&nonce);
+        let tag = self
+            .cipher
+            .encrypt_in_place_detached(Nonce::from_slice(&nonce), aad, &mut buf[NONCE_LEN..])
+            .map_err(|_| Error::new(ErrorKind::Io, "AES-GCM encryption failed"))?;
+        buf.extend_from_slice(&tag);
+        Ok(())
     }
     /// See [`KeySet::open`].
     pub fn open(&self, aad: &[u8], sealed: &[u8], what: &dyn std::fmt::Display) -> Result<Vec<u8>> {
