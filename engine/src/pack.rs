@@ -97,6 +97,17 @@ impl PackBuilder {
             entries: Vec::new(),
         }
     }
+
+    /// An empty pack builder writing into `buf` (cleared), grown to `capacity` if smaller:
+    /// lets a caller reuse the buffer of a pack it has stored.
+    pub fn with_buffer(mut buf: Vec<u8>, capacity: usize) -> Self {
+        buf.clear();
+        buf.reserve(capacity);
+        PackBuilder {
+            buf,
+            entries: Vec::new(),
+        }
+    }
     /// Append a sealed blob.
     pub fn add(&mut self, ty: BlobType, id: BlobId, raw_length: u32, sealed: &[u8]) {
         self.entries.push(PackEntry {

@@ -71,6 +71,9 @@ impl Backend for FaultBackend {
     fn location(&self) -> String {
         format!("fault:{}", self.inner.location())
     }
+    fn write_concurrency(&self) -> usize {
+        self.inner.write_concurrency()
+    }
     async fn create_layout(&self) -> Result<()> {
         self.inner.create_layout().await
     }

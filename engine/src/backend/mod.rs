@@ -143,6 +143,12 @@ pub(crate) fn relative_path(kind: FileKind, name: &str) -> Result<String> {
 pub trait Backend: Send + Sync + fmt::Debug {
     /// Human-readable location (path or URL) for messages.
     fn location(&self) -> String;
+    /// How many pack writes a backup keeps in flight. Each holds a whole pack in memory (16
+    /// MiB by default): object stores hide request latency with several, a local disk gains
+    /// nothing from more than one being written while the next is built.
+    fn write_concurrency(&self) -> usize {
+        4
+    }
     /// Prepare an empty repository location; fails if a repository already exists there.
     async fn create_layout(&self) -> Result<()>;
     /// Store a new file atomically and durably; `AlreadyExists` if the name is taken.

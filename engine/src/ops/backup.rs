@@ -137,8 +137,6 @@ impl NewDataStats {
 const MAX_WARNINGS: usize = 1000;
 /// Packs per index file written during a backup.
 const PACKS_PER_INDEX: usize = 32;
-/// Concurrent pack uploads.
-const UPLOAD_CONCURRENCY: usize = 4;
 
 /// A blob to compress and encrypt.
 pub(crate) struct Job {
@@ -473,28 +471,40 @@ pub(crate) async fn collect(
     mut rx: mpsc::Receiver<Sealed>,
 ) -> Result<CollectStats> {
     let pack_size = repo.config().pack_size as usize;
-    let mut data = PackBuilder::with_capacity(pack_size + pack_size / 8);
-    let mut tree = PackBuilder::with_capacity(1024 * 1024);
+    let data_cap = pack_size + pack_size / 8;
+    let tree_cap = 1024 * 1024;
+    let mut data = PackBuilder::with_capacity(data_cap);
+    let mut tree = PackBuilder::with_capacity(tree_cap);
     let mut uploads = tokio::task::JoinSet::new();
     let mut stats = CollectStats::default();
     let mut pending_index = IndexFile::default();
+    // Buffers of stored packs, reused for the next ones: a fresh 18 MiB buffer per pack costs
+    // page faults, and with glibc's malloc it raised the peak RSS (benches/README.md).
+    let mut spare: Vec<Vec<u8>> = Vec::new();
+    let write_concurrency = repo.backend().write_concurrency().max(1);
 
-    type Upload = Result<IndexedPack>;
-    /// Record a finished upload in the pending index file.
+    type Upload = Result<(IndexedPack, Option<Vec<u8>>)>;
+    /// Record a finished upload in the pending index file and keep its buffer.
     fn record(
         r: std::result::Result<Upload, tokio::task::JoinError>,
         pending: &mut IndexFile,
+        spare: &mut Vec<Vec<u8>>,
     ) -> Result<()> {
-        let p = r.map_err(|e| Error::new(ErrorKind::Io, format!("upload task failed: {e}")))??;
+        let (p, buf) =
+            r.map_err(|e| Error::new(ErrorKind::Io, format!("upload task failed: {e}")))??;
         pending.packs.push(p);
+        if let Some(b) = buf.filter(|_| spare.is_empty()) {
+            spare.push(b);
+        }
         Ok(())
     }
     async fn finish_one(
         uploads: &mut tokio::task::JoinSet<Upload>,
         pending: &mut IndexFile,
+        spare: &mut Vec<Vec<u8>>,
     ) -> Result<()> {
         match uploads.join_next().await {
-            Some(r) => record(r, pending),
+            Some(r) => record(r, pending, spare),
             None => Ok(()),
         }
     }
@@ -508,13 +518,18 @@ pub(crate) async fn collect(
         } = b.finish(session)?;
         let be = repo.backend().clone();
         uploads.spawn(async move {
-            create_content_addressed(&*be, FileKind::Pack, &id.to_hex(), Bytes::from(bytes))
-                .await?;
-            Ok(IndexedPack {
-                id,
-                session,
-                entries,
-            })
+            let bytes = Bytes::from(bytes);
+            create_content_addressed(&*be, FileKind::Pack, &id.to_hex(), bytes.clone()).await?;
+            // The backend has let go of its references: take the buffer back.
+            let buf = bytes.try_into_mut().ok().map(Vec::from);
+            Ok((
+                IndexedPack {
+                    id,
+                    session,
+                    entries,
+                },
+                buf,
+            ))
         });
         Ok(())
     };
@@ -537,19 +552,19 @@ pub(crate) async fn collect(
         };
         builder.add(s.ty, s.id, s.raw_len, &s.bytes);
         if builder.size() >= limit {
-            let cap = if s.ty == BlobType::Data {
-                pack_size + pack_size / 8
-            } else {
-                1024 * 1024
-            };
-            let full = std::mem::replace(builder, PackBuilder::with_capacity(cap));
-            while uploads.len() >= UPLOAD_CONCURRENCY {
-                finish_one(&mut uploads, &mut pending_index).await?;
+            while uploads.len() >= write_concurrency {
+                finish_one(&mut uploads, &mut pending_index, &mut spare).await?;
             }
+            let next = match (s.ty, spare.pop()) {
+                (BlobType::Data, Some(buf)) => PackBuilder::with_buffer(buf, data_cap),
+                (BlobType::Data, None) => PackBuilder::with_capacity(data_cap),
+                (BlobType::Tree, _) => PackBuilder::with_capacity(tree_cap),
+            };
+            let full = std::mem::replace(builder, next);
             start_upload(&mut uploads, full)?;
         }
         while let Some(r) = uploads.try_join_next() {
-            record(r, &mut pending_index)?;
+            record(r, &mut pending_index, &mut spare)?;
         }
         if pending_index.packs.len() >= PACKS_PER_INDEX {
             repo.save_index(&pending_index).await?;
@@ -562,7 +577,7 @@ pub(crate) async fn collect(
         }
     }
     while !uploads.is_empty() {
-        finish_one(&mut uploads, &mut pending_index).await?;
+        finish_one(&mut uploads, &mut pending_index, &mut spare).await?;
     }
     if !pending_index.packs.is_empty() {
         repo.save_index(&pending_index).await?;
