@@ -14,6 +14,7 @@ mod progress;
 use clap::Parser;
 
 fn main() {
+    limit_malloc_arenas();
     // The config file supplies defaults through the environment variables of the options, so it
     // must be read before the arguments are parsed.
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
@@ -68,4 +69,18 @@ fn main() {
         }
     };
     std::process::exit(code);
+}
+
+/// One malloc arena instead of glibc's default of eight per core. The backup pipeline
+/// allocates chunk-sized buffers (0.5–8 MiB) on one thread and frees them on another; with an
+/// arena per thread, freed space in one arena cannot serve the next thread's allocation, and
+/// the peak RSS of a 2 GiB initial backup was about 130 MiB instead of about 100 MiB
+/// (`benches/README.md`). Allocations are per chunk, not per byte, so the shared lock costs
+/// nothing measurable. Must run before any thread starts.
+fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator parameter; it is called before other threads exist.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 1);
+    }
 }
