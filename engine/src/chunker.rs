@@ -198,6 +198,41 @@ impl Chunker {
         end
     }
 
+    /// [`Chunker::cut`] of `data` when no cut ends at any of its first `scanned` bytes: after
+    /// `cut(&data[..k])` returned `k` (fewer than `max` bytes, not the end of the stream), that
+    /// holds for `scanned = k - 1` (the last byte may itself end a cut: `cut` returns `k` for
+    /// that too). Scans only from `scanned` on, so a reader that refills its buffer does not
+    /// search the same bytes again. Same result as `cut(data)`.
+    ///
+    /// The gear hash after a byte depends only on the 64 bytes up to it (each step shifts
+    /// the state left by one), so the state at `scanned` is rebuilt from `data[scanned - 64..
+    /// scanned]`; closer than that to where hashing starts (`min`), this falls back to `cut`.
+    pub fn cut_from(&self, data: &[u8], scanned: usize) -> usize {
+        let n = data.len();
+        let end = n.min(self.max);
+        let start = self.min.min(end);
+        if n <= self.min || scanned < start + 64 || scanned >= end {
+            return self.cut(data);
+        }
+        let center = self.avg.max(start).min(end);
+        let tables = &*self.tables;
+        let mut h = 0u64;
+        for &b in &data[scanned - 64..scanned] {
+            h = (h << 1).wrapping_add(tables.gear[b as usize]);
+        }
+        if scanned < center {
+            if let Some(i) = scan(tables, &mut h, &data[scanned..center], self.mask_s) {
+                return scanned + i + 1;
+            }
+            if let Some(i) = scan(tables, &mut h, &data[center..end], self.mask_l) {
+                return center + i + 1;
+            }
+        } else if let Some(i) = scan(tables, &mut h, &data[scanned..end], self.mask_l) {
+            return scanned + i + 1;
+        }
+        end
+    }
+
     /// The chunks of an in-memory `data`, treated as a whole stream.
     pub fn chunks<'a>(&'a self, data: &'a [u8]) -> SliceChunks<'a> {
         SliceChunks {
@@ -321,13 +356,15 @@ pub struct ChunkReader<R: Read> {
     buf: Vec<u8>,
     /// Start of the bytes not yet yielded.
     pos: usize,
+    /// How many bytes from `pos` are known to hold no cut (see [`Chunker::cut_from`]).
+    scanned: usize,
     eof: bool,
     total_read: usize,
 }
 
-/// Largest single refill: bounds the read buffer at `max` + this. A chunk longer than what is
-/// buffered is searched again from `min` after a refill, so refills grow (up to this) with the
-/// bytes read, keeping rescans rare for the ~1 MiB chunks of the default parameters.
+/// Largest single refill: bounds the read buffer at `max` + this. After a refill the search
+/// for the next cut resumes where the last one stopped ([`Chunker::cut_from`]), so small
+/// refills cost no rescanning.
 pub const READ_BLOCK: usize = 2 * MIB as usize;
 
 impl<R: Read> fmt::Debug for ChunkReader<R> {
@@ -349,6 +386,7 @@ impl<R: Read> ChunkReader<R> {
             reader,
             buf: Vec::new(),
             pos: 0,
+            scanned: 0,
             eof: false,
             total_read: 0,
         }
@@ -402,7 +440,7 @@ impl<R: Read> Iterator for ChunkReader<R> {
     fn next(&mut self) -> Option<io::Result<Bytes>> {
         loop {
             let data = &self.buf[self.pos..];
-            let n = self.chunker.cut(data);
+            let n = self.chunker.cut_from(data, self.scanned);
             // A cut before the end of the buffer is final (see `Chunker::cut`); a cut at the end
             // is final only with `max` bytes buffered or at the end of the stream.
             if n < data.len() || data.len() >= self.chunker.max || self.eof {
@@ -411,8 +449,11 @@ impl<R: Read> Iterator for ChunkReader<R> {
                 }
                 let chunk = Bytes::copy_from_slice(&data[..n]);
                 self.pos += n;
+                self.scanned = 0;
                 return Some(Ok(chunk));
             }
+            // No cut ends before the last byte; one may end at it (see `cut_from`).
+            self.scanned = data.len().saturating_sub(1);
             if let Err(e) = self.fill() {
                 return Some(Err(e));
             }
@@ -751,6 +792,30 @@ mod tests {
                     prop_assert!(c.len() > p.min as usize && c.len() <= p.max as usize);
                 }
             }
+        }
+
+        #[test]
+        fn cut_from_resumes_exactly_like_cut(
+            seed in any::<u64>(),
+            len in 0usize..6_000,
+            prefixes in proptest::collection::vec(0usize..6_000, 1..12),
+            zeros in any::<bool>(),
+        ) {
+            let chunker = Chunker::new_unchecked(small_params(), &SECRET);
+            let mut data = random_bytes(seed, len);
+            if zeros {
+                data[len / 3..len / 2].fill(0);
+            }
+            let want = chunker.cut(&data);
+            for k in prefixes {
+                let k = k.min(len);
+                // Only a prefix that a reader would have scanned without finding a cut; its
+                // last byte may end one.
+                if k > 0 && chunker.cut(&data[..k]) == k && k < chunker.max {
+                    prop_assert_eq!(chunker.cut_from(&data, k - 1), want, "prefix {}", k);
+                }
+            }
+            prop_assert_eq!(chunker.cut_from(&data, 0), want);
         }
 
         #[test]
