@@ -44,7 +44,7 @@ impl SyntheticPacks {
 
     /// The next pack: its id, session and entries in offset order.
     pub fn next_pack(&mut self) -> IndexedPack {
-        if self.packs % PACKS_PER_SESSION == 0 {
+        if self.packs.is_multiple_of(PACKS_PER_SESSION) {
             self.session = self.id();
         }
         self.packs += 1;
