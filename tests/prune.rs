@@ -100,6 +100,16 @@ fn write_round(src: &Path, host: u64, r: u64) -> BTreeMap<String, Vec<u8>> {
     files
 }
 
+/// A jittering in-memory backend with the gate open.
+fn jitter() -> Arc<Jitter> {
+    Arc::new(Jitter {
+        inner: MemoryBackend::new(),
+        seq: AtomicU64::new(1),
+        gate: tokio::sync::watch::channel(true).0,
+        held: AtomicU64::new(0),
+    })
+}
+
 async fn open(be: &Arc<Jitter>) -> Repository {
     Repository::open(be.clone(), b"pw").await.unwrap()
 }
@@ -107,12 +117,7 @@ async fn open(be: &Arc<Jitter>) -> Repository {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backups_and_prune_run_concurrently_without_losing_data() {
     let dir = tempfile::tempdir().unwrap();
-    let be = Arc::new(Jitter {
-        inner: MemoryBackend::new(),
-        seq: AtomicU64::new(1),
-        gate: tokio::sync::watch::channel(true).0,
-        held: AtomicU64::new(0),
-    });
+    let be = jitter();
     let init = super::small_init();
     Repository::init(be.clone(), b"pw", init).await.unwrap();
 
@@ -269,12 +274,7 @@ async fn backups_and_prune_run_concurrently_without_losing_data() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backup_committing_after_the_index_was_loaded_does_not_stop_prune() {
     let dir = tempfile::tempdir().unwrap();
-    let be = Arc::new(Jitter {
-        inner: MemoryBackend::new(),
-        seq: AtomicU64::new(1),
-        gate: tokio::sync::watch::channel(true).0,
-        held: AtomicU64::new(0),
-    });
+    let be = jitter();
     Repository::init(be.clone(), b"pw", super::small_init())
         .await
         .unwrap();

@@ -1,33 +1,13 @@
 //! The blob index as it was before issue 8 (engine commit 9382355): a hash map of blob id →
-//! location, a hash map of pack id → position and each pack's session key. Kept here, lookups and building only, so
-//! that `benches/index.rs` and `benches/index_memory.rs` measure the old and the new index in
-//! the same run.
+//! location, a hash map of pack id → position (both with the engine's `IdMap`, unchanged) and
+//! each pack's session key. Kept here, lookups and building only, so that `benches/index.rs`
+//! and `benches/index_memory.rs` measure the old and the new index in the same run.
 
-use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::HashSet;
 
-use hvelv_engine::index::{IndexFile, IndexedPack, Location};
+use hvelv_engine::index::{IdMap, IndexFile, IndexedPack, Location};
 use hvelv_engine::pack::PackEntry;
 use hvelv_engine::{BlobId, FileId};
-
-/// The engine's id hasher at the time: the first eight bytes of the id.
-#[derive(Default, Clone, Copy)]
-pub struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        let mut b = [0u8; 8];
-        let n = bytes.len().min(8);
-        b[..n].copy_from_slice(&bytes[..n]);
-        self.0 ^= u64::from_le_bytes(b);
-    }
-    fn write_usize(&mut self, _: usize) {}
-}
-
-type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
 
 #[derive(Default, Clone)]
 pub struct HashMapIndex {
