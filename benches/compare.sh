@@ -14,15 +14,9 @@ WORK=/tmp/hvelv-compare
 TOOLS=hvelv,restic,borg,rustic
 SEED=1
 
-usage() {
-    sed -n '2,8s/^# \{0,1\}//p' "$0"
-    exit "${1:-0}"
-}
-die() {
-    echo "compare.sh: $*" >&2
-    exit 1
-}
-note() { echo "compare.sh: $*" >&2; }
+NAME=compare.sh
+# shellcheck source=benches/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -32,12 +26,10 @@ while [ $# -gt 0 ]; do
     --tools) TOOLS=${2:?--tools needs a value}; shift 2 ;;
     --seed) SEED=${2:?--seed needs a value}; shift 2 ;;
     -h | --help) usage 0 ;;
-    *) echo "compare.sh: unknown argument: $1" >&2; usage 2 ;;
+    *) note "unknown argument: $1"; usage 2 ;;
     esac
 done
-[[ $SIZE_MB =~ ^[0-9]+$ && $SIZE_MB -gt 0 ]] || die "--size-mb must be a positive integer"
-[[ $ROUNDS =~ ^[0-9]+$ && $ROUNDS -gt 0 ]] || die "--rounds must be a positive integer"
-[[ $SEED =~ ^[0-9]+$ ]] || die "--seed must be a non-negative integer"
+check_common
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 mkdir -p "$WORK"
@@ -48,8 +40,6 @@ esac
 SRC=$WORK/src
 
 # ---- tools -------------------------------------------------------------------------------
-/usr/bin/time --version 2>&1 | grep -q GNU ||
-    die "GNU time (/usr/bin/time) is required: apt-get install time"
 
 have() { command -v "$1" >/dev/null 2>&1; }
 selected=()

@@ -14,15 +14,9 @@ SEED=1
 ROUNDS=1
 KEEP=
 
-usage() {
-    sed -n '2,8s/^# \{0,1\}//p' "$0"
-    exit "${1:-0}"
-}
-die() {
-    echo "single_file.sh: $*" >&2
-    exit 1
-}
-note() { echo "single_file.sh: $*" >&2; }
+NAME=single_file.sh
+# shellcheck source=benches/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -32,14 +26,10 @@ while [ $# -gt 0 ]; do
     --rounds) ROUNDS=${2:?--rounds needs a value}; shift 2 ;;
     --keep) KEEP=1; shift ;;
     -h | --help) usage 0 ;;
-    *) echo "single_file.sh: unknown argument: $1" >&2; usage 2 ;;
+    *) note "unknown argument: $1"; usage 2 ;;
     esac
 done
-[[ $SIZE_MB =~ ^[0-9]+$ && $SIZE_MB -gt 0 ]] || die "--size-mb must be a positive integer"
-[[ $SEED =~ ^[0-9]+$ ]] || die "--seed must be a non-negative integer"
-[[ $ROUNDS =~ ^[0-9]+$ && $ROUNDS -gt 0 ]] || die "--rounds must be a positive integer"
-/usr/bin/time --version 2>&1 | grep -q GNU ||
-    die "GNU time (/usr/bin/time) is required: apt-get install time"
+check_common
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 mkdir -p "$WORK"
