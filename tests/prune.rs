@@ -114,6 +114,16 @@ async fn open(be: &Arc<Jitter>) -> Repository {
     Repository::open(be.clone(), b"pw").await.unwrap()
 }
 
+/// Prune with the default options.
+async fn prune_now(be: &Arc<Jitter>) -> Result<PruneOutcome> {
+    prune(
+        open(be).await,
+        &PruneOptions::default(),
+        Arc::new(NoProgress),
+    )
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backups_and_prune_run_concurrently_without_losing_data() {
     let dir = tempfile::tempdir().unwrap();
@@ -168,12 +178,7 @@ async fn backups_and_prune_run_concurrently_without_losing_data() {
             let be = be.clone();
             tokio::spawn(async move {
                 tokio::time::sleep(Duration::from_millis(20 * (r % 3))).await;
-                prune(
-                    open(&be).await,
-                    &PruneOptions::default(),
-                    Arc::new(NoProgress),
-                )
-                .await
+                prune_now(&be).await
             })
         };
         let mut pr = Some(pr);
@@ -193,26 +198,14 @@ async fn backups_and_prune_run_concurrently_without_losing_data() {
         let out = match pr {
             Some(pr) => pr.await.unwrap().unwrap(),
             // The held round's deletion runs now, after the backups committed.
-            None => prune(
-                open(&be).await,
-                &PruneOptions::default(),
-                Arc::new(NoProgress),
-            )
-            .await
-            .unwrap(),
+            None => prune_now(&be).await.unwrap(),
         };
         totals.packs_deleted += out.packs_deleted;
         totals.packs_written += out.packs_written;
         totals.packs_kept_needed += out.packs_kept_needed;
     }
     // With no backup running, a last prune completes every scheduled deletion.
-    let last = prune(
-        open(&be).await,
-        &PruneOptions::default(),
-        Arc::new(NoProgress),
-    )
-    .await
-    .unwrap();
+    let last = prune_now(&be).await.unwrap();
     assert!(last.deferred.is_empty(), "{:?}", last.deferred);
     totals.packs_deleted += last.packs_deleted;
     assert!(
@@ -303,13 +296,7 @@ async fn a_backup_committing_after_the_index_was_loaded_does_not_stop_prune() {
         .await
         .unwrap();
     assert!(plan.missing_packs.is_empty(), "{plan:?}");
-    let out = prune(
-        open(&be).await,
-        &PruneOptions::default(),
-        Arc::new(NoProgress),
-    )
-    .await
-    .unwrap();
+    let out = prune_now(&be).await.unwrap();
     assert!(out.deferred.is_empty(), "{out:?}");
     assert_eq!(open(&be).await.snapshots().await.unwrap().len(), 2);
 }
