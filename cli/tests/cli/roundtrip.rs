@@ -348,3 +348,33 @@ fn parent_snapshot_skips_unchanged_files() {
     assert_eq!(forced["summary"]["files_new"], 50, "{forced}");
     assert_eq!(forced["summary"]["bytes_added"], 0, "{forced}");
 }
+
+/// The parent's subtrees are read ahead of the walk (at most 256 at a time): with more
+/// directories than that, some removed and some renamed, every unchanged file is still found.
+#[test]
+fn parent_trees_read_ahead_survive_removed_and_renamed_directories() {
+    let env = Env::new();
+    let src = env.path("src");
+    for i in 0..300 {
+        let d = src.join(format!("d{i:03}/inner"));
+        fs::create_dir_all(&d).unwrap();
+        fs::write(d.join("f"), format!("file {i}")).unwrap();
+    }
+    env.init(&[]);
+    let first = env.backup(&[&src], &[]);
+    assert_eq!(first["summary"]["files_new"], 300, "{first}");
+    for i in (0..300).step_by(3) {
+        fs::remove_dir_all(src.join(format!("d{i:03}"))).unwrap();
+    }
+    fs::rename(src.join("d001"), src.join("renamed")).unwrap();
+    let second = env.backup(&[&src], &[]);
+    // 200 left; the renamed directory's file is read again (it has no parent node).
+    assert_eq!(second["summary"]["files_unchanged"], 199, "{second}");
+    assert_eq!(second["summary"]["files_new"], 1, "{second}");
+    let third = env.backup(&[&src], &[]);
+    assert_eq!(third["summary"]["files_unchanged"], 200, "{third}");
+    let out = env.run(&["ls", "latest"]);
+    let listing = String::from_utf8_lossy(&out.stdout);
+    assert!(listing.contains("/renamed/inner/f"), "{listing}");
+    assert!(!listing.contains("/d000/"), "{listing}");
+}

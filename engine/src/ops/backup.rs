@@ -356,6 +356,7 @@ async fn backup_with_marker(
                     progress: &*progress,
                     old_cache,
                     new_cache,
+                    prefetched: HashMap::new(),
                 };
                 w.devices = one_fs.then(|| devices_of(&paths));
                 let r = w.run(&paths, parent_tree);
@@ -653,7 +654,12 @@ struct Walker<'a> {
     old_cache: Option<FilesCache>,
     /// Put-only keys: the files of this backup, saved after the snapshot is committed.
     new_cache: Option<FilesCache>,
+    /// Parent subtrees requested ahead of the walk (see [`Walker::prefetch_subtrees`]).
+    prefetched: HashMap<BlobId, Result<(crate::index::Location, fetch::Pending)>>,
 }
+
+/// Parent subtrees requested ahead at most; each is a small read.
+const MAX_PREFETCHED_TREES: usize = 256;
 
 impl Walker<'_> {
     fn warn(&mut self, msg: String) {
@@ -683,9 +689,50 @@ impl Walker<'_> {
         self.virtual_dir(&root, parent.as_ref())
     }
 
+    /// Request the subtrees of `parent`'s directories before the walk reaches them, so the
+    /// walker rarely waits for a read: an unchanged re-run reads one parent tree per
+    /// directory, and waiting for each in turn cost a thread hand-off apiece.
+    fn prefetch_subtrees(&mut self, parent: Option<&Tree>) {
+        let Some(t) = parent else { return };
+        for n in &t.nodes {
+            if self.prefetched.len() >= MAX_PREFETCHED_TREES {
+                break;
+            }
+            if let (NodeKind::Dir, Some(id)) = (n.kind(), n.subtree) {
+                if !self.prefetched.contains_key(&id) {
+                    let r = self.reader.request(BlobType::Tree, &id);
+                    self.prefetched.insert(id, r);
+                }
+            }
+        }
+    }
+
+    /// Drop what was requested for `parent` and not used (directories removed or excluded
+    /// since), so stale requests never use up the prefetch budget.
+    fn forget_prefetched(&mut self, parent: Option<&Tree>) {
+        if self.prefetched.is_empty() {
+            return;
+        }
+        for n in parent.map_or(&[][..], |t| &t.nodes) {
+            if let Some(id) = n.subtree {
+                self.prefetched.remove(&id);
+            }
+        }
+    }
+
     fn parent_subtree(&mut self, parent: Option<&Node>) -> Option<Tree> {
         let id = parent.filter(|n| n.kind() == NodeKind::Dir)?.subtree?;
-        match self.reader.tree(&id) {
+        let read = match self.prefetched.remove(&id) {
+            Some(Ok((loc, pending))) => self
+                .reader
+                .finish(BlobType::Tree, &id, loc, pending)
+                .and_then(|b| {
+                    Tree::decode(&b).map_err(|e| e.context(format!("tree {}", id.short())))
+                }),
+            Some(Err(e)) => Err(e),
+            None => self.reader.tree(&id),
+        };
+        match read {
             Ok(t) => Some(t),
             Err(e) => {
                 self.warn(format!("parent tree unreadable, reading files again: {e}"));
@@ -695,6 +742,7 @@ impl Walker<'_> {
     }
 
     fn virtual_dir(&mut self, v: &VirtualDir, parent: Option<&Tree>) -> Result<BlobId> {
+        self.prefetch_subtrees(parent);
         let mut nodes = Vec::with_capacity(v.children.len());
         for (name, e) in &v.children {
             let pnode = parent.and_then(|t| t.get(name));
@@ -716,6 +764,7 @@ impl Walker<'_> {
                 }
             }
         }
+        self.forget_prefetched(parent);
         self.save_tree(nodes)
     }
 
@@ -739,6 +788,7 @@ impl Walker<'_> {
     }
 
     fn dir(&mut self, path: &Path, parent: Option<&Tree>) -> Result<BlobId> {
+        self.prefetch_subtrees(parent);
         let mut entries = Vec::new();
         match std::fs::read_dir(path) {
             Ok(rd) => {
@@ -769,6 +819,7 @@ impl Walker<'_> {
                 nodes.push(n);
             }
         }
+        self.forget_prefetched(parent);
         self.save_tree(nodes)
     }
 
