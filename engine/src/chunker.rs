@@ -353,9 +353,13 @@ impl<'a> Iterator for SliceChunks<'a> {
 pub struct ChunkReader<R: Read> {
     chunker: Chunker,
     reader: R,
+    /// Initialized storage; the bytes read and not yet yielded are `buf[pos..end]`. Its length
+    /// only grows, so a reused buffer is never zeroed again.
     buf: Vec<u8>,
     /// Start of the bytes not yet yielded.
     pos: usize,
+    /// End of the bytes read.
+    end: usize,
     /// How many bytes from `pos` are known to hold no cut (see [`Chunker::cut_from`]).
     scanned: usize,
     eof: bool,
@@ -371,7 +375,7 @@ impl<R: Read> fmt::Debug for ChunkReader<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ChunkReader")
             .field("chunker", &self.chunker)
-            .field("buffered", &(self.buf.len() - self.pos))
+            .field("buffered", &(self.end - self.pos))
             .field("eof", &self.eof)
             .field("total_read", &self.total_read)
             .finish_non_exhaustive()
@@ -381,11 +385,19 @@ impl<R: Read> fmt::Debug for ChunkReader<R> {
 impl<R: Read> ChunkReader<R> {
     /// Chunk `reader` with (a cheap clone of) `chunker`.
     pub fn new(chunker: &Chunker, reader: R) -> Self {
+        Self::with_buffer(chunker, reader, Vec::new())
+    }
+
+    /// Like [`ChunkReader::new`], reading into `buf` (from [`ChunkReader::into_buffer`] of an
+    /// earlier reader): a backup reads thousands of files, and a fresh buffer for each cost
+    /// page faults and zeroing.
+    pub fn with_buffer(chunker: &Chunker, reader: R, buf: Vec<u8>) -> Self {
         ChunkReader {
             chunker: chunker.clone(),
             reader,
-            buf: Vec::new(),
+            buf,
             pos: 0,
+            end: 0,
             scanned: 0,
             eof: false,
             total_read: 0,
@@ -394,7 +406,15 @@ impl<R: Read> ChunkReader<R> {
 
     /// The reader back, with any bytes read but not yet yielded as chunks.
     pub fn into_inner(self) -> (R, Bytes) {
-        (self.reader, Bytes::copy_from_slice(&self.buf[self.pos..]))
+        (
+            self.reader,
+            Bytes::copy_from_slice(&self.buf[self.pos..self.end]),
+        )
+    }
+
+    /// The read buffer, for [`ChunkReader::with_buffer`].
+    pub fn into_buffer(self) -> Vec<u8> {
+        self.buf
     }
 
     /// Read until `want` more bytes are buffered or the reader is at its end.
@@ -404,21 +424,23 @@ impl<R: Read> ChunkReader<R> {
     /// so the buffer never holds more than `max` + `want`.
     fn fill(&mut self) -> io::Result<()> {
         if self.pos > 0 {
-            self.buf.copy_within(self.pos.., 0);
-            self.buf.truncate(self.buf.len() - self.pos);
+            self.buf.copy_within(self.pos..self.end, 0);
+            self.end -= self.pos;
             self.pos = 0;
         }
         let block = self.chunker.max.min(READ_BLOCK);
         let first = block.min(64 * KIB as usize);
         let want = self.total_read.clamp(first, block);
-        let start = self.buf.len();
-        self.buf.resize(start + want, 0);
+        let start = self.end;
+        if self.buf.len() < start + want {
+            self.buf.resize(start + want, 0);
+        }
         let mut filled = start;
         let result = loop {
             if filled == start + want {
                 break Ok(());
             }
-            match self.reader.read(&mut self.buf[filled..]) {
+            match self.reader.read(&mut self.buf[filled..start + want]) {
                 Ok(0) => {
                     self.eof = true;
                     break Ok(());
@@ -429,7 +451,7 @@ impl<R: Read> ChunkReader<R> {
             }
         };
         self.total_read += filled - start;
-        self.buf.truncate(filled);
+        self.end = filled;
         result
     }
 }
@@ -439,7 +461,7 @@ impl<R: Read> Iterator for ChunkReader<R> {
 
     fn next(&mut self) -> Option<io::Result<Bytes>> {
         loop {
-            let data = &self.buf[self.pos..];
+            let data = &self.buf[self.pos..self.end];
             let n = self.chunker.cut_from(data, self.scanned);
             // A cut before the end of the buffer is final (see `Chunker::cut`); a cut at the end
             // is final only with `max` bytes buffered or at the end of the stream.
@@ -778,10 +800,17 @@ mod tests {
                 data[len / 3..len / 2].fill(0);
             }
             let want: Vec<&[u8]> = chunker.chunks(&data).collect();
-            let reader = ShortReads { data: &data, sizes, next: 0 };
+            let reader = ShortReads { data: &data, sizes: sizes.clone(), next: 0 };
             let got: Vec<Bytes> =
                 ChunkReader::new(&chunker, reader).collect::<io::Result<_>>().unwrap();
             prop_assert_eq!(got.len(), want.len());
+            // A reused buffer (holding another file's bytes) gives the same chunks.
+            let dirty = random_bytes(seed ^ 1, 70_000);
+            let reader = ShortReads { data: &data, sizes, next: 0 };
+            let mut r = ChunkReader::with_buffer(&chunker, reader, dirty);
+            let again: Vec<Bytes> = r.by_ref().collect::<io::Result<_>>().unwrap();
+            prop_assert_eq!(&again, &got);
+            prop_assert!(r.into_buffer().len() >= 70_000);
             for (g, w) in got.iter().zip(&want) {
                 prop_assert_eq!(&g[..], *w);
             }

@@ -16,7 +16,7 @@ use futures::stream::{self, StreamExt, TryStreamExt};
 use serde::Serialize;
 use tokio::sync::mpsc;
 
-use super::backup::{collect, join_sealers, spawn_sealers, Job};
+use super::backup::{collect, join_sealers, spawn_sealers, Job, JobId};
 use crate::blob::BlobType;
 use crate::error::{Error, ErrorKind, Result};
 use crate::gc::{JobKind, Lease};
@@ -138,6 +138,7 @@ async fn copy_with_marker(
             &session,
             dst.config().zstd_level,
             threads,
+            None,
             job_rx,
             sealed_tx,
         )?;
@@ -282,7 +283,7 @@ async fn send(
 ) -> Result<()> {
     let job = Job {
         ty,
-        id,
+        id: JobId::Known(id),
         data: Bytes::from(data),
     };
     // The channel is bounded; a blocking send must not stall the async threads.

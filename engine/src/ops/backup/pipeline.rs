@@ -1,0 +1,284 @@
+//! The storage half of a backup (also used by `copy`): seal workers that hash, deduplicate,
+//! compress and encrypt blobs, and the collector that gathers them into packs and index files.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::backend::{create_content_addressed, FileKind};
+use crate::blob::{BlobSealer, BlobType};
+use crate::crypto::{KeySet, Session};
+use crate::error::{Error, ErrorKind, Result};
+use crate::id::BlobId;
+use crate::index::{IdHasher, Index, IndexFile, IndexedPack};
+use crate::pack::{FinishedPack, PackBuilder};
+use crate::repo::IndexedRepository;
+
+/// Packs per index file written during a backup.
+const PACKS_PER_INDEX: usize = 32;
+
+/// A blob to store.
+pub(crate) struct Job {
+    pub ty: BlobType,
+    pub data: Bytes,
+    pub id: JobId,
+}
+
+/// A job's blob id: known, or to be computed by the worker.
+pub(crate) enum JobId {
+    /// The caller computed the id and decided the blob is new: seal it.
+    Known(BlobId),
+    /// Hash the data, decide with [`Dedup::claim`] whether it is new, answer with the id and
+    /// that decision, and seal it if new. The walker hands large chunks over this way so the
+    /// hashing runs on the workers, beside compression, instead of in the walker's serial path.
+    Hash(oneshot::Sender<(BlobId, bool)>),
+}
+
+/// Which blobs a backup still has to store: not in the index (or only in packs a prune is
+/// deleting), and not already claimed by this backup. Shared by the walker, the workers and
+/// the tree assembler.
+pub(crate) struct Dedup {
+    pub keys: Arc<KeySet>,
+    pub index: Arc<Index>,
+    seen: Mutex<HashSet<BlobId, std::hash::BuildHasherDefault<IdHasher>>>,
+}
+
+impl Dedup {
+    pub fn new(keys: Arc<KeySet>, index: Arc<Index>) -> Self {
+        Dedup {
+            keys,
+            index,
+            seen: Mutex::new(HashSet::default()),
+        }
+    }
+
+    /// True for the first caller with a blob the repository does not have: it must store it.
+    pub fn claim(&self, id: &BlobId) -> bool {
+        if self.index.dedup_hit(id) {
+            return false;
+        }
+        // A poisoned lock only means another thread panicked while inserting; the set is fine.
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        seen.insert(*id)
+    }
+
+    /// Whether the repository already holds `id` (for the unchanged-file shortcut).
+    pub fn stored(&self, id: &BlobId) -> bool {
+        self.index.dedup_hit(id)
+    }
+}
+
+/// A sealed blob on its way into a pack.
+pub(crate) struct Sealed {
+    ty: BlobType,
+    id: BlobId,
+    raw_len: u32,
+    bytes: Vec<u8>,
+}
+
+/// Start `threads` seal workers reading `jobs` and sending to `sealed`; join them at the end.
+/// They seal with `session`'s key; [`JobId::Hash`] jobs need `dedup`.
+pub(crate) fn spawn_sealers(
+    session: &Session,
+    level: i32,
+    threads: usize,
+    dedup: Option<Arc<Dedup>>,
+    jobs: crossbeam_channel::Receiver<Job>,
+    sealed: mpsc::Sender<Sealed>,
+) -> Result<Vec<std::thread::JoinHandle<Result<()>>>> {
+    let mut workers = Vec::new();
+    for i in 0..threads {
+        let rx = jobs.clone();
+        let tx = sealed.clone();
+        let dedup = dedup.clone();
+        let mut sealer = BlobSealer::new(&session.sealer, level)?;
+        let h = std::thread::Builder::new()
+            .name(format!("hvelv-seal-{i}"))
+            .spawn(move || -> Result<()> {
+                for job in rx {
+                    let id = match job.id {
+                        JobId::Known(id) => id,
+                        JobId::Hash(reply) => {
+                            let Some(dedup) = &dedup else {
+                                return Err(Error::new(
+                                    ErrorKind::Io,
+                                    "internal error: a blob to hash reached workers without \
+                                     a deduplication set",
+                                ));
+                            };
+                            let id = dedup.keys.blob_id(&job.data);
+                            let new = dedup.claim(&id);
+                            // The assembler may have stopped (the walk failed): nothing to do.
+                            let _ = reply.send((id, new));
+                            if !new {
+                                continue;
+                            }
+                            id
+                        }
+                    };
+                    let bytes = sealer.seal(job.ty, &id, &job.data)?;
+                    let s = Sealed {
+                        ty: job.ty,
+                        id,
+                        raw_len: job.data.len() as u32,
+                        bytes,
+                    };
+                    if tx.blocking_send(s).is_err() {
+                        break;
+                    }
+                }
+                Ok(())
+            })
+            .map_err(|e| Error::new(ErrorKind::Io, format!("cannot start a thread: {e}")))?;
+        workers.push(h);
+    }
+    Ok(workers)
+}
+
+/// Wait for seal workers; the first error wins.
+pub(crate) fn join_sealers(workers: Vec<std::thread::JoinHandle<Result<()>>>) -> Result<()> {
+    for w in workers {
+        match w.join() {
+            Ok(r) => r?,
+            Err(_) => return Err(Error::new(ErrorKind::Io, "a seal worker thread panicked")),
+        }
+    }
+    Ok(())
+}
+
+/// What [`collect`] stored.
+#[derive(Default)]
+pub(crate) struct CollectStats {
+    pub packs: Vec<IndexedPack>,
+    pub bytes_stored: u64,
+    pub blobs: u64,
+    /// Plaintext bytes of data blobs, and of those stored without compression.
+    pub data_bytes: u64,
+    pub data_bytes_incompressible: u64,
+}
+
+/// Gather sealed blobs into packs, upload them, and write index files (every
+/// `PACKS_PER_INDEX` packs and at the end).
+pub(crate) async fn collect(
+    repo: &IndexedRepository,
+    session: &Session,
+    mut rx: mpsc::Receiver<Sealed>,
+) -> Result<CollectStats> {
+    let pack_size = repo.config().pack_size as usize;
+    let data_cap = pack_size + pack_size / 8;
+    let tree_cap = 1024 * 1024;
+    let mut data = PackBuilder::with_capacity(data_cap);
+    let mut tree = PackBuilder::with_capacity(tree_cap);
+    let mut uploads = tokio::task::JoinSet::new();
+    let mut stats = CollectStats::default();
+    let mut pending_index = IndexFile::default();
+    // Buffers of stored packs, reused for the next ones: a fresh 18 MiB buffer per pack costs
+    // page faults, and with glibc's malloc it raised the peak RSS (benches/README.md).
+    let mut spare: Vec<Vec<u8>> = Vec::new();
+    let write_concurrency = repo.backend().write_concurrency().max(1);
+
+    type Upload = Result<(IndexedPack, Option<Vec<u8>>)>;
+    /// Record a finished upload in the pending index file and keep its buffer.
+    fn record(
+        r: std::result::Result<Upload, tokio::task::JoinError>,
+        pending: &mut IndexFile,
+        spare: &mut Vec<Vec<u8>>,
+    ) -> Result<()> {
+        let (p, buf) =
+            r.map_err(|e| Error::new(ErrorKind::Io, format!("upload task failed: {e}")))??;
+        pending.packs.push(p);
+        if let Some(b) = buf.filter(|_| spare.is_empty()) {
+            spare.push(b);
+        }
+        Ok(())
+    }
+    async fn finish_one(
+        uploads: &mut tokio::task::JoinSet<Upload>,
+        pending: &mut IndexFile,
+        spare: &mut Vec<Vec<u8>>,
+    ) -> Result<()> {
+        match uploads.join_next().await {
+            Some(r) => record(r, pending, spare),
+            None => Ok(()),
+        }
+    }
+
+    let start_upload = |uploads: &mut tokio::task::JoinSet<_>, b: PackBuilder| -> Result<()> {
+        let FinishedPack {
+            id,
+            bytes,
+            session,
+            entries,
+        } = b.finish(session)?;
+        let be = repo.backend().clone();
+        uploads.spawn(async move {
+            let bytes = Bytes::from(bytes);
+            create_content_addressed(&*be, FileKind::Pack, &id.to_hex(), bytes.clone()).await?;
+            // The backend has let go of its references: take the buffer back.
+            let buf = bytes.try_into_mut().ok().map(Vec::from);
+            Ok((
+                IndexedPack {
+                    id,
+                    session,
+                    entries,
+                },
+                buf,
+            ))
+        });
+        Ok(())
+    };
+
+    let mut all: Vec<IndexedPack> = Vec::new();
+    while let Some(s) = rx.recv().await {
+        stats.bytes_stored += s.bytes.len() as u64;
+        stats.blobs += 1;
+        if s.ty == BlobType::Data {
+            stats.data_bytes += u64::from(s.raw_len);
+            // A stored (uncompressed) blob is exactly flag + plaintext + AEAD overhead; a
+            // compressed one is always shorter (blob.rs keeps zstd output only when it saves).
+            if s.bytes.len() >= s.raw_len as usize + 1 + crate::crypto::SEAL_OVERHEAD {
+                stats.data_bytes_incompressible += u64::from(s.raw_len);
+            }
+        }
+        let (builder, limit) = match s.ty {
+            BlobType::Data => (&mut data, pack_size),
+            BlobType::Tree => (&mut tree, pack_size / 4),
+        };
+        builder.add(s.ty, s.id, s.raw_len, &s.bytes);
+        if builder.size() >= limit {
+            while uploads.len() >= write_concurrency {
+                finish_one(&mut uploads, &mut pending_index, &mut spare).await?;
+            }
+            let next = match (s.ty, spare.pop()) {
+                (BlobType::Data, Some(buf)) => PackBuilder::with_buffer(buf, data_cap),
+                (BlobType::Data, None) => PackBuilder::with_capacity(data_cap),
+                (BlobType::Tree, _) => PackBuilder::with_capacity(tree_cap),
+            };
+            let full = std::mem::replace(builder, next);
+            start_upload(&mut uploads, full)?;
+        }
+        while let Some(r) = uploads.try_join_next() {
+            record(r, &mut pending_index, &mut spare)?;
+        }
+        if pending_index.packs.len() >= PACKS_PER_INDEX {
+            repo.save_index(&pending_index).await?;
+            all.append(&mut pending_index.packs);
+        }
+    }
+    for b in [data, tree] {
+        if b.count() > 0 {
+            start_upload(&mut uploads, b)?;
+        }
+    }
+    while !uploads.is_empty() {
+        finish_one(&mut uploads, &mut pending_index, &mut spare).await?;
+    }
+    if !pending_index.packs.is_empty() {
+        repo.save_index(&pending_index).await?;
+        all.append(&mut pending_index.packs);
+    }
+    stats.packs = all;
+    Ok(stats)
+}
