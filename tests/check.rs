@@ -29,7 +29,8 @@ fn small_packs() -> InitOptions {
             m_cost: 8 * 1024,
             t_cost: 1,
             p_cost: 1,
-        },
+        }
+        .into(),
         chunker: hvelv_engine::chunker::ChunkerParams {
             min: 64 << 10,
             avg: 128 << 10,

@@ -89,7 +89,8 @@ fn fast_init() -> InitOptions {
             m_cost: 8 * 1024,
             t_cost: 1,
             p_cost: 1,
-        },
+        }
+        .into(),
         ..InitOptions::default()
     }
 }

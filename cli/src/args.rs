@@ -198,6 +198,10 @@ pub struct InitArgs {
     /// Argon2id passes for the key file.
     #[arg(long, default_value_t = 3)]
     pub kdf_passes: u32,
+    /// Instead of a password, generate a 256-bit secret into this new file (mode 0600) and
+    /// make the first key open only with it, without Argon2id (see `key add --generate-key`).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["kdf_memory", "kdf_passes"])]
+    pub generate_key: Option<PathBuf>,
     /// Use the chunker parameters and keys of this repository, so `hvelv copy` from it keeps
     /// deduplication (its password: --from-password-file/-command, HVELV_FROM_PASSWORD*).
     #[arg(long, value_name = "REPO", conflicts_with_all = ["chunk_min", "chunk_avg", "chunk_max"])]
@@ -492,6 +496,12 @@ pub enum KeyCommand {
         /// File holding the new password.
         #[arg(long)]
         new_password_file: Option<PathBuf>,
+        /// Instead of a password, generate a 256-bit secret into this new file (mode 0600)
+        /// and make a key that opens only with it, without Argon2id: unattended jobs open
+        /// the repository at no key-derivation cost in time or memory. Give the file with
+        /// --password-file. Guard it like the repository password. See docs/SECURITY.md.
+        #[arg(long, value_name = "FILE", conflicts_with = "new_password_file")]
+        generate_key: Option<PathBuf>,
         /// Make a put-only key for a backup client: it can run `backup` (with deduplication
         /// against the whole repository) and nothing else; it cannot read, list or delete
         /// anything, not even its own earlier backups. See docs/SECURITY.md.

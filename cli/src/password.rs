@@ -98,3 +98,30 @@ fn first_line(text: &[u8], what: &str) -> Result<Zeroizing<Vec<u8>>> {
     }
     Ok(Zeroizing::new(line.to_vec()))
 }
+
+/// Generate a secret for a generated key (no key derivation) and write it to `path`, readable
+/// by the owner only. Refuses to overwrite: the file may be another repository's key.
+pub fn write_generated(path: &std::path::Path) -> Result<Zeroizing<String>> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let secret = hvelv_engine::crypto::generate_secret()?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| {
+            format!(
+                "cannot create the key file {} (hvelv never overwrites one: give a new path)",
+                path.display()
+            )
+        })?;
+    let written = f
+        .write_all(format!("{}\n", &*secret).as_bytes())
+        .and_then(|()| f.sync_all());
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(path);
+        return Err(e).with_context(|| format!("writing the key file {}", path.display()));
+    }
+    Ok(secret)
+}

@@ -372,11 +372,85 @@ impl KdfParams {
     }
 }
 
+/// How a key file's wrapping key comes from its secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKdf {
+    /// A password chosen by a person, stretched with Argon2id.
+    Argon2id(KdfParams),
+    /// A secret hvelv generated ([`generate_secret`]): 256 random bits need no stretching, so
+    /// opening costs no key derivation time or memory (unattended nightly jobs).
+    Generated,
+}
+
+impl From<KdfParams> for KeyKdf {
+    fn from(p: KdfParams) -> Self {
+        KeyKdf::Argon2id(p)
+    }
+}
+
+/// Prefix of a generated secret: `hvelv-key-1-` and 64 hex digits (256 random bits).
+pub const GENERATED_PREFIX: &str = "hvelv-key-1-";
+
+/// A new random secret for a [`KeyKdf::Generated`] key, as text for a password file.
+pub fn generate_secret() -> Result<zeroize::Zeroizing<String>> {
+    let mut raw = zeroize::Zeroizing::new([0u8; 32]);
+    random_bytes(&mut raw[..])?;
+    let mut s = zeroize::Zeroizing::new(String::with_capacity(GENERATED_PREFIX.len() + 64));
+    s.push_str(GENERATED_PREFIX);
+    for b in raw.iter() {
+        s.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
+        s.push(char::from(b"0123456789abcdef"[usize::from(b & 15)]));
+    }
+    Ok(s)
+}
+
+/// The 32 bytes of a well-formed generated secret (surrounding whitespace ignored).
+pub fn parse_generated_secret(password: &[u8]) -> Option<zeroize::Zeroizing<[u8; 32]>> {
+    let text = std::str::from_utf8(password).ok()?.trim();
+    let hex = text.strip_prefix(GENERATED_PREFIX)?.as_bytes();
+    if hex.len() != 64 {
+        return None;
+    }
+    let digit = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    };
+    let mut out = zeroize::Zeroizing::new([0u8; 32]);
+    for (i, pair) in hex.chunks_exact(2).enumerate() {
+        out[i] = digit(pair[0])? << 4 | digit(pair[1])?;
+    }
+    Some(out)
+}
+
+impl KeyKdf {
+    /// The wrapping key for `password`; a generated key with anything but a well-formed
+    /// generated secret is a wrong password (at no cost).
+    fn derive(&self, password: &[u8], salt: &[u8; 32]) -> Result<[u8; 32]> {
+        match self {
+            KeyKdf::Argon2id(p) => p.derive(password, salt),
+            KeyKdf::Generated => {
+                let secret = parse_generated_secret(password).ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::WrongPassword,
+                        "this key opens only with the generated secret it was made with",
+                    )
+                })?;
+                let mut h = blake3::Hasher::new_derive_key("hvelv 2026 generated key wrap v1");
+                h.update(&secret[..]);
+                h.update(salt);
+                Ok(*h.finalize().as_bytes())
+            }
+        }
+    }
+}
+
 /// Magic bytes of a key file.
 pub const KEY_MAGIC: &[u8; 8] = b"HVELVKEY";
 /// Key file format version.
 pub const KEY_VERSION: u16 = 2;
 const KDF_ARGON2ID: u8 = 1;
+const KDF_GENERATED: u8 = 2;
 const LABEL_AAD: &[u8] = b"hvelv key label v1";
 
 /// What a key file says about itself once opened (and, through its label, to full keys).
@@ -425,13 +499,26 @@ fn public_of(secret: &[u8; 32]) -> [u8; 32] {
 /// `payload_len u32`, the payload sealed with the password-derived key (associated data: the
 /// header and length), then the *label* — `info` sealed to the data public key with a fresh
 /// session — so holders of a full key can list every key's kind and name without its password.
-pub fn wrap_keys(
-    keys: &KeySet,
-    password: &[u8],
-    kdf: KdfParams,
-    info: &KeyInfo,
-) -> Result<Vec<u8>> {
-    kdf.validate()?;
+pub fn wrap_keys(keys: &KeySet, password: &[u8], kdf: KeyKdf, info: &KeyInfo) -> Result<Vec<u8>> {
+    let (code, params) = match kdf {
+        KeyKdf::Argon2id(p) => {
+            p.validate()?;
+            (KDF_ARGON2ID, p)
+        }
+        KeyKdf::Generated => {
+            if parse_generated_secret(password).is_none() {
+                return Err(Error::invalid(
+                    "a generated key needs a secret from hvelv's generator, not a chosen password",
+                ));
+            }
+            let none = KdfParams {
+                m_cost: 0,
+                t_cost: 0,
+                p_cost: 0,
+            };
+            (KDF_GENERATED, none)
+        }
+    };
     if info.kind != keys.kind() {
         return Err(Error::invalid(format!(
             "cannot write a {} key file from a {} key set",
@@ -453,10 +540,10 @@ pub fn wrap_keys(
     header
         .raw(KEY_MAGIC)
         .u16(KEY_VERSION)
-        .u8(KDF_ARGON2ID)
-        .u32(kdf.m_cost)
-        .u32(kdf.t_cost)
-        .u32(kdf.p_cost)
+        .u8(code)
+        .u32(params.m_cost)
+        .u32(params.t_cost)
+        .u32(params.p_cost)
         .raw(&salt)
         .u32((payload.len() + SEAL_OVERHEAD) as u32);
     let header = header.finish();
@@ -478,13 +565,13 @@ pub fn wrap_keys(
     Ok(out)
 }
 
-/// The Argon2id parameters of a key file (without the password).
-pub fn key_file_params(bytes: &[u8]) -> Result<KdfParams> {
+/// How a key file derives its wrapping key (read without the password).
+pub fn key_file_kdf(bytes: &[u8]) -> Result<KeyKdf> {
     Ok(parse_key_file(bytes)?.kdf)
 }
 
 struct KeyFileParts<'a> {
-    kdf: KdfParams,
+    kdf: KeyKdf,
     salt: [u8; 32],
     header: &'a [u8],
     sealed: &'a [u8],
@@ -507,19 +594,25 @@ fn parse_key_file(bytes: &[u8]) -> Result<KeyFileParts<'_>> {
             ),
         ));
     }
-    let kdf = r.u8()?;
-    if kdf != KDF_ARGON2ID {
-        return Err(Error::new(
-            ErrorKind::Unsupported,
-            format!("key file KDF {kdf} unknown"),
-        ));
-    }
+    let code = r.u8()?;
     let p = KdfParams {
         m_cost: r.u32()?,
         t_cost: r.u32()?,
         p_cost: r.u32()?,
     };
-    p.validate()?;
+    let kdf = match code {
+        KDF_ARGON2ID => {
+            p.validate()?;
+            KeyKdf::Argon2id(p)
+        }
+        KDF_GENERATED if p.m_cost == 0 && p.t_cost == 0 && p.p_cost == 0 => KeyKdf::Generated,
+        _ => {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                format!("key file KDF {code} unknown"),
+            ))
+        }
+    };
     let salt = r.array::<32>()?;
     let sealed_len = r.u32()? as usize;
     let header_len = bytes.len() - r.remaining();
@@ -527,7 +620,7 @@ fn parse_key_file(bytes: &[u8]) -> Result<KeyFileParts<'_>> {
     let label_session = r.array::<32>()?;
     let label = r.take(r.remaining())?;
     Ok(KeyFileParts {
-        kdf: p,
+        kdf,
         salt,
         header: &bytes[..header_len],
         sealed,
@@ -663,7 +756,7 @@ mod tests {
     #[test]
     fn wrap_unwrap_and_wrong_password() {
         let k = KeySet::generate().unwrap();
-        let f = wrap_keys(&k, b"secret", FAST, &info()).unwrap();
+        let f = wrap_keys(&k, b"secret", FAST.into(), &info()).unwrap();
         let (k2, i) = unwrap_keys(&f, b"secret").unwrap();
         assert_eq!(k.meta, k2.meta);
         assert_eq!(k.data_secret, k2.data_secret);
@@ -671,13 +764,47 @@ mod tests {
         assert_eq!(i, info());
         let e = unwrap_keys(&f, b"wrong").unwrap_err();
         assert_eq!(e.kind(), ErrorKind::WrongPassword);
-        assert_eq!(key_file_params(&f).unwrap(), FAST);
+        assert_eq!(key_file_kdf(&f).unwrap(), KeyKdf::Argon2id(FAST));
+    }
+
+    #[test]
+    fn generated_key_opens_only_with_its_secret_and_needs_no_kdf() {
+        let k = KeySet::generate().unwrap();
+        let secret = generate_secret().unwrap();
+        assert!(
+            secret.starts_with(GENERATED_PREFIX) && secret.len() == GENERATED_PREFIX.len() + 64
+        );
+        assert_ne!(*secret, *generate_secret().unwrap());
+        // A chosen password cannot make a generated key.
+        let e = wrap_keys(&k, b"hunter2", KeyKdf::Generated, &info()).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        let f = wrap_keys(&k, secret.as_bytes(), KeyKdf::Generated, &info()).unwrap();
+        assert_eq!(key_file_kdf(&f).unwrap(), KeyKdf::Generated);
+        // A trailing newline (from a password file) is fine.
+        let with_newline = format!("{}\n", &*secret);
+        let (k2, _) = unwrap_keys(&f, with_newline.as_bytes()).unwrap();
+        assert_eq!(k.meta, k2.meta);
+        for wrong in [
+            b"hunter2".to_vec(),
+            generate_secret().unwrap().as_bytes().to_vec(),
+            secret.as_bytes()[..secret.len() - 1].to_vec(),
+            secret.to_uppercase().into_bytes(),
+        ] {
+            let e = unwrap_keys(&f, &wrong).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::WrongPassword);
+        }
+        // The secret is not a password for Argon2id keys either way round: only its own file.
+        let g = wrap_keys(&k, b"pw", FAST.into(), &info()).unwrap();
+        assert_eq!(
+            unwrap_keys(&g, secret.as_bytes()).unwrap_err().kind(),
+            ErrorKind::WrongPassword
+        );
     }
 
     #[test]
     fn tampered_key_file_is_rejected_without_panic() {
         let k = KeySet::generate().unwrap();
-        let f = wrap_keys(&k, b"pw", FAST, &info()).unwrap();
+        let f = wrap_keys(&k, b"pw", FAST.into(), &info()).unwrap();
         // Every flipped byte is caught: by the password-sealed part, or (in the label) by the
         // label's own authentication when a full key reads it.
         for i in 0..f.len() {
@@ -705,8 +832,8 @@ mod tests {
             ..info()
         };
         // A put-only key file round-trips without the data secret.
-        assert!(wrap_keys(&full, b"pw", FAST, &po_info).is_err());
-        let f = wrap_keys(&put, b"pw", FAST, &po_info).unwrap();
+        assert!(wrap_keys(&full, b"pw", FAST.into(), &po_info).is_err());
+        let f = wrap_keys(&put, b"pw", FAST.into(), &po_info).unwrap();
         let (k, i) = unwrap_keys(&f, b"pw").unwrap();
         assert_eq!(i, po_info);
         assert_eq!(k.kind(), KeyKind::PutOnly);
@@ -764,8 +891,8 @@ mod tests {
             let mut b = KEY_MAGIC.to_vec();
             b.extend_from_slice(&data);
             // Mostly rejected before the KDF runs (version, KDF id, parameter ranges).
-            let _ = key_file_params(&b);
-            let _ = key_file_params(&data);
+            let _ = key_file_kdf(&b);
+            let _ = key_file_kdf(&data);
         }
     }
 }

@@ -15,7 +15,7 @@ use crate::backend::{create_content_addressed, DynBackend, FileKind, ObjectLock}
 use crate::blob::{open_blob, BlobType};
 use crate::chunker::{Chunker, ChunkerParams};
 use crate::config::{Config, DEFAULT_PACK_SIZE, DEFAULT_ZSTD_LEVEL, REPO_VERSION};
-use crate::crypto::{self, KdfParams, KeyInfo, KeyKind, KeySet, Opener, Sealer, Session};
+use crate::crypto::{self, KdfParams, KeyInfo, KeyKdf, KeyKind, KeySet, Opener, Sealer, Session};
 use crate::error::{Error, ErrorKind, Result};
 use crate::format::sealed::{self, CONFIG_MAGIC, INDEX_MAGIC, SNAPSHOT_MAGIC};
 use crate::gc::GcState;
@@ -36,8 +36,9 @@ pub struct InitOptions {
     pub pack_size: u32,
     /// zstd level.
     pub zstd_level: i32,
-    /// Argon2id parameters of the first key.
-    pub kdf: KdfParams,
+    /// How the first key's password is stretched: Argon2id, or none for a secret from
+    /// [`crypto::generate_secret`].
+    pub kdf: KeyKdf,
     /// Take the chunker parameters and the id and chunker keys from this repository, so that
     /// both cut and name data identically and `copy` keeps deduplication.
     pub copy_chunker_from: Option<Repository>,
@@ -51,7 +52,7 @@ impl Default for InitOptions {
             chunker: ChunkerParams::DEFAULT,
             pack_size: DEFAULT_PACK_SIZE,
             zstd_level: DEFAULT_ZSTD_LEVEL,
-            kdf: KdfParams::DEFAULT,
+            kdf: KdfParams::DEFAULT.into(),
             copy_chunker_from: None,
             object_lock: None,
         }
@@ -111,7 +112,9 @@ impl Repository {
             object_lock: opts.object_lock,
         };
         config.validate()?;
-        opts.kdf.validate()?;
+        if let KeyKdf::Argon2id(p) = opts.kdf {
+            p.validate()?;
+        }
         if let Some(p) = opts.object_lock {
             // Before the layout: it decides how files are created (DESIGN.md, "WORM").
             backend.set_object_lock(p).await?;
@@ -164,9 +167,22 @@ impl Repository {
                 backend.location()
             )));
         }
-        let mut last_err = None;
+        // Read every key file first (they are small) to try the cheap ones first: a generated
+        // secret opens its key without any key derivation, and a chosen password never opens
+        // a generated key, so neither should pay for the other's Argon2id.
+        let generated = crypto::parse_generated_secret(password).is_some();
+        let mut files = Vec::with_capacity(key_names.len());
         for (name, _) in &key_names {
             let kf = backend.read(FileKind::Key, name).await?;
+            let is_generated = crypto::key_file_kdf(&kf).ok() == Some(KeyKdf::Generated);
+            if is_generated && !generated {
+                continue;
+            }
+            files.push((is_generated != generated, name, kf));
+        }
+        files.sort_by_key(|(later, _, _)| *later);
+        let mut last_err = None;
+        for (_, name, kf) in files {
             let pw = password.to_vec();
             let res = tokio::task::spawn_blocking(move || crypto::unwrap_keys(&kf, &pw))
                 .await
@@ -186,7 +202,7 @@ impl Repository {
                         keys,
                         sealer,
                         config,
-                        key_id: name.clone(),
+                        key_id: name.to_owned(),
                         key_info: info,
                     });
                 }
@@ -209,8 +225,9 @@ impl Repository {
     }
 
     /// Add a full key file for another password; returns its id.
-    pub async fn add_key(&self, password: &[u8], kdf: KdfParams) -> Result<FileId> {
-        self.add_key_of(password, kdf, KeyKind::Full, "").await
+    pub async fn add_key(&self, password: &[u8], kdf: impl Into<KeyKdf>) -> Result<FileId> {
+        self.add_key_of(password, kdf.into(), KeyKind::Full, "")
+            .await
     }
 
     /// Add a key file of `kind` named `name` for another password; returns its id. A put-only
@@ -218,7 +235,7 @@ impl Repository {
     pub async fn add_key_of(
         &self,
         password: &[u8],
-        kdf: KdfParams,
+        kdf: KeyKdf,
         kind: KeyKind,
         name: &str,
     ) -> Result<FileId> {

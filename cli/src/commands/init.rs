@@ -3,7 +3,7 @@
 use anyhow::{Context, Result};
 use hvelv_engine::backend::{LockMode, ObjectLock};
 use hvelv_engine::chunker::ChunkerParams;
-use hvelv_engine::crypto::KdfParams;
+use hvelv_engine::crypto::{KdfParams, KeyKdf};
 use hvelv_engine::{InitOptions, Repository};
 
 use crate::args::{Global, InitArgs};
@@ -31,10 +31,14 @@ pub async fn run(g: &Global, a: InitArgs) -> Result<i32> {
         },
         pack_size: u32_of(a.pack_size, "--pack-size")?,
         zstd_level: a.compression,
-        kdf: KdfParams {
-            m_cost: a.kdf_memory.saturating_mul(1024),
-            t_cost: a.kdf_passes,
-            p_cost: 1,
+        kdf: match a.generate_key {
+            Some(_) => KeyKdf::Generated,
+            None => KdfParams {
+                m_cost: a.kdf_memory.saturating_mul(1024),
+                t_cost: a.kdf_passes,
+                p_cost: 1,
+            }
+            .into(),
         },
         object_lock: match a.object_lock_days {
             Some(days) => Some(ObjectLock {
@@ -44,8 +48,20 @@ pub async fn run(g: &Global, a: InitArgs) -> Result<i32> {
             None => None,
         },
     };
-    let pw = crate::password::new(g)?;
-    let repo = Repository::init(be.clone(), &pw, opts).await?;
+    let repo = match &a.generate_key {
+        Some(path) => {
+            let secret = crate::password::write_generated(path)?;
+            let created = Repository::init(be.clone(), secret.as_bytes(), opts).await;
+            if created.is_err() {
+                let _ = std::fs::remove_file(path);
+            }
+            created?
+        }
+        None => {
+            let pw = crate::password::new(g)?;
+            Repository::init(be.clone(), &pw, opts).await?
+        }
+    };
     if g.json {
         super::print_json(&serde_json::json!({
             "repository": be.location(),
@@ -64,7 +80,15 @@ pub async fn run(g: &Global, a: InitArgs) -> Result<i32> {
                  keep files until their retention expires"
             );
         }
-        println!("Keep the password safe: without it the data cannot be recovered.");
+        match &a.generate_key {
+            Some(path) => println!(
+                "The key's secret is in {}: open the repository with --password-file {}. Keep \
+                 a copy safe: without it the data cannot be recovered.",
+                path.display(),
+                path.display()
+            ),
+            None => println!("Keep the password safe: without it the data cannot be recovered."),
+        }
     }
     Ok(crate::exit::OK)
 }

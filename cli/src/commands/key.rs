@@ -4,7 +4,7 @@ use anyhow::{Context, Result};
 use serde_json::json;
 use zeroize::Zeroizing;
 
-use hvelv_engine::crypto::KeyKind;
+use hvelv_engine::crypto::{KeyKdf, KeyKind};
 
 use crate::args::{Global, KeyCommand};
 
@@ -27,19 +27,41 @@ pub async fn run(g: &Global, k: KeyCommand) -> Result<i32> {
         KeyCommand::List => list(g).await,
         KeyCommand::Add {
             new_password_file,
+            generate_key,
             put_only,
             name,
         } => {
             let repo = super::open_full(g, "manage keys").await?;
-            let pw = new_password(g, new_password_file)?;
-            // New keys cost as much to attack as the one in use (chosen at init).
-            let kdf = repo.current_kdf().await?;
             let kind = if put_only {
                 KeyKind::PutOnly
             } else {
                 KeyKind::Full
             };
-            let id = repo.add_key_of(&pw, kdf, kind, &name).await?;
+            let id = match &generate_key {
+                Some(path) => {
+                    let secret = crate::password::write_generated(path)?;
+                    let added = repo
+                        .add_key_of(secret.as_bytes(), KeyKdf::Generated, kind, &name)
+                        .await;
+                    if added.is_err() {
+                        let _ = std::fs::remove_file(path);
+                    }
+                    added?
+                }
+                None => {
+                    let pw = new_password(g, new_password_file)?;
+                    // New keys cost as much to attack as the one in use (chosen at init).
+                    let kdf = repo.current_kdf().await?;
+                    repo.add_key_of(&pw, kdf.into(), kind, &name).await?
+                }
+            };
+            if let (Some(path), false) = (&generate_key, g.json) {
+                println!(
+                    "wrote the key's secret to {}: open the repository with --password-file {}",
+                    path.display(),
+                    path.display()
+                );
+            }
             if g.json {
                 super::print_json(&json!({ "key": id.to_hex(), "kind": kind }))?;
             } else if put_only {
@@ -109,7 +131,10 @@ async fn list(g: &Global) -> Result<i32> {
                     "host": k.info.as_ref().map(|i| &i.host),
                     "user": k.info.as_ref().map(|i| &i.user),
                     "created": k.info.as_ref().and_then(|i| chrono::DateTime::from_timestamp(i.created, 0)).map(|d| d.to_rfc3339()),
-                    "kdf": k.kdf.map(|p| json!({"memory_kib": p.m_cost, "passes": p.t_cost, "lanes": p.p_cost})),
+                    "kdf": k.kdf.map(|kdf| match kdf {
+                        KeyKdf::Argon2id(p) => json!({"type": "argon2id", "memory_kib": p.m_cost, "passes": p.t_cost, "lanes": p.p_cost}),
+                        KeyKdf::Generated => json!({"type": "generated"}),
+                    }),
                 })
             })
             .collect();
@@ -133,7 +158,12 @@ async fn list(g: &Global) -> Result<i32> {
         };
         let kdf = k
             .kdf
-            .map(|p| format!("argon2id {} MiB, {} passes", p.m_cost / 1024, p.t_cost))
+            .map(|kdf| match kdf {
+                KeyKdf::Argon2id(p) => {
+                    format!("argon2id {} MiB, {} passes", p.m_cost / 1024, p.t_cost)
+                }
+                KeyKdf::Generated => "generated secret (no derivation)".into(),
+            })
             .unwrap_or_else(|| "unreadable header".into());
         println!(
             "{} {:<8}  {:<8}  {:<16}  {:<12}  {:<16}  {:<19}  {kdf}",

@@ -93,3 +93,78 @@ fn key_add_list_remove_and_passwd() {
     let restored = target.join(src.strip_prefix("/").unwrap()).join("f");
     assert_eq!(fs::read(restored).unwrap(), b"data");
 }
+
+/// A generated key: `init --generate-key` writes a 256-bit secret (mode 0600) and the key
+/// opens only with it, with no Argon2id; `key add --generate-key` adds more (put-only too).
+#[test]
+fn generated_keys_open_without_key_derivation() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new();
+    let secret = env.path("nightly.key");
+    let mut cmd = env.cmd();
+    cmd.env_remove("HVELV_PASSWORD");
+    let s = secret.display().to_string();
+    expect_code(&mut cmd, &["init", "--generate-key", &s], 0);
+    let text = fs::read_to_string(&secret).unwrap();
+    assert!(
+        text.starts_with("hvelv-key-1-") && text.trim().len() == 12 + 64,
+        "{text}"
+    );
+    assert_eq!(
+        fs::metadata(&secret).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    // Never overwrites a key file.
+    let other = Env::new();
+    let mut cmd = other.cmd();
+    let out = expect_code(&mut cmd, &["init", "--generate-key", &s], 1);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("never overwrites"));
+    assert_eq!(fs::read_to_string(&secret).unwrap(), text);
+
+    let with_secret = |file: &str, args: &[&str], code: i32| {
+        let mut cmd = env.cmd();
+        cmd.env_remove("HVELV_PASSWORD")
+            .env("HVELV_PASSWORD_FILE", file);
+        expect_code(&mut cmd, args, code)
+    };
+    let src = env.path("src");
+    fs::create_dir_all(&src).unwrap();
+    fs::write(src.join("f"), b"generated").unwrap();
+    with_secret(&s, &["backup", src.to_str().unwrap()], 0);
+    let out = with_secret(&s, &["key", "list", "--json"], 0);
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list[0]["kdf"]["type"], "generated", "{list}");
+
+    // A password (even the secret's text with a digit changed) opens nothing.
+    let mut wrong = text.trim().to_owned();
+    let last = if wrong.ends_with('0') { "1" } else { "0" };
+    wrong.replace_range(wrong.len() - 1.., last);
+    fs::write(env.path("wrong.key"), &wrong).unwrap();
+    let w = env.path("wrong.key").display().to_string();
+    with_secret(&w, &["snapshots"], 12);
+    with_password(&env, PASSWORD, &["snapshots"], 12);
+
+    // A put-only generated key for a client, and a password key for IT.
+    let client = env.path("client.key").display().to_string();
+    with_secret(
+        &s,
+        &[
+            "key",
+            "add",
+            "--generate-key",
+            &client,
+            "--put-only",
+            "--name",
+            "fs1",
+        ],
+        0,
+    );
+    with_secret(&client, &["backup", src.to_str().unwrap()], 0);
+    with_secret(&client, &["snapshots"], 15);
+    fs::write(env.path("pw"), "a chosen password\n").unwrap();
+    let pw = env.path("pw").display().to_string();
+    with_secret(&s, &["key", "add", "--new-password-file", &pw], 0);
+    let out = with_password(&env, "a chosen password", &["snapshots", "--json"], 0);
+    let snaps: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(snaps.as_array().unwrap().len(), 2);
+}

@@ -179,7 +179,8 @@ mod tests {
                 m_cost: 8192,
                 t_cost: 1,
                 p_cost: 1,
-            },
+            }
+            .into(),
             chunker: crate::chunker::ChunkerParams {
                 min: 64 * 1024,
                 avg: 128 * 1024,

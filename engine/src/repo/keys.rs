@@ -7,7 +7,7 @@
 //! a put-only key lists nothing (key management needs a full key).
 
 use crate::backend::FileKind;
-use crate::crypto::{self, KdfParams, KeyInfo};
+use crate::crypto::{self, KdfParams, KeyInfo, KeyKdf};
 use crate::error::{Error, ErrorKind, Result};
 use crate::id::FileId;
 
@@ -20,8 +20,8 @@ pub struct KeyEntry {
     pub id: String,
     /// Whether it is the key that opened this repository handle.
     pub current: bool,
-    /// Argon2id parameters from the plaintext header; `None` if the header is unreadable.
-    pub kdf: Option<KdfParams>,
+    /// Key derivation from the plaintext header; `None` if the header is unreadable.
+    pub kdf: Option<KeyKdf>,
     /// Kind, name, host, user, creation time from the key's label; `None` if it is unreadable.
     pub info: Option<KeyInfo>,
     /// File size in bytes.
@@ -39,7 +39,7 @@ impl Repository {
             let current = name == self.key_id;
             let (kdf, info) = match self.backend.read(FileKind::Key, &name).await {
                 Ok(bytes) => (
-                    crypto::key_file_params(&bytes).ok(),
+                    crypto::key_file_kdf(&bytes).ok(),
                     crypto::read_key_label(&self.keys, &bytes).ok(),
                 ),
                 Err(e) if e.kind() == ErrorKind::NotFound => continue,
@@ -56,10 +56,14 @@ impl Repository {
         Ok(out)
     }
 
-    /// The Argon2id parameters of the current key file (new keys default to them).
+    /// The Argon2id parameters of the current key file (new keys default to them); the
+    /// defaults when it is a generated key.
     pub async fn current_kdf(&self) -> Result<KdfParams> {
         let bytes = self.backend.read(FileKind::Key, &self.key_id).await?;
-        crypto::key_file_params(&bytes)
+        Ok(match crypto::key_file_kdf(&bytes)? {
+            KeyKdf::Argon2id(p) => p,
+            KeyKdf::Generated => KdfParams::DEFAULT,
+        })
     }
 
     /// Resolve a full key id or a unique prefix of at least 4 hex characters.
@@ -153,7 +157,7 @@ pub(crate) mod tests {
     pub(crate) async fn repo(password: &[u8]) -> (DynBackend, Repository) {
         let be: DynBackend = Arc::new(MemoryBackend::new());
         let opts = InitOptions {
-            kdf: FAST,
+            kdf: FAST.into(),
             ..Default::default()
         };
         let r = Repository::init(be.clone(), password, opts).await.unwrap();
@@ -228,7 +232,7 @@ pub(crate) mod tests {
         let keys = a.list_keys().await.unwrap();
         assert_eq!(keys.len(), 2);
         for k in &keys {
-            assert_eq!(k.kdf, Some(FAST));
+            assert_eq!(k.kdf, Some(KeyKdf::Argon2id(FAST)));
             assert_eq!(k.current, k.id == a.key_id());
             // A full key reads every key's label.
             assert_eq!(k.info.as_ref().unwrap().kind, crate::crypto::KeyKind::Full);
@@ -242,7 +246,7 @@ pub(crate) mod tests {
         use crate::crypto::KeyKind;
         let (be, a) = repo(b"admin").await;
         let id = a
-            .add_key_of(b"client", FAST, KeyKind::PutOnly, "fileserver")
+            .add_key_of(b"client", FAST.into(), KeyKind::PutOnly, "fileserver")
             .await
             .unwrap()
             .to_hex();
