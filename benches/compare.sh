@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Peer comparison: hvelv against restic, borg and rustic on the deterministic corpus.
 #
-#   benches/compare.sh [--size-mb N] [--rounds R] [--work DIR] [--tools hvelv,restic,borg,rustic] [--seed S]
+#   benches/compare.sh [--size-mb N] [--rounds R] [--work DIR] [--tools hvelv,hvelv-key,restic,borg,rustic] [--seed S]
+#
+# hvelv opens its repository with a password (Argon2id, as the peers use scrypt/PBKDF2);
+# hvelv-key with a generated key file (`init --generate-key`), as an unattended job would.
 #
 # Installs nothing. See benches/README.md for the phases and how to read the table.
 # Output: a markdown table on stdout, WORK/results.md, raw rows in WORK/results.csv,
@@ -11,7 +14,7 @@ set -euo pipefail
 SIZE_MB=2048
 ROUNDS=3
 WORK=/tmp/hvelv-compare
-TOOLS=hvelv,restic,borg,rustic
+TOOLS=hvelv,hvelv-key,restic,borg,rustic
 SEED=1
 
 NAME=compare.sh
@@ -46,7 +49,7 @@ selected=()
 IFS=, read -r -a wanted <<<"$TOOLS"
 for t in "${wanted[@]}"; do
     case "$t" in
-    hvelv) selected+=(hvelv) ;;
+    hvelv | hvelv-key) selected+=("$t") ;;
     restic)
         have restic || die "restic is required as the reference peer: apt-get install restic"
         selected+=(restic) ;;
@@ -58,7 +61,7 @@ for t in "${wanted[@]}"; do
         if have rustic; then selected+=(rustic); else
             note "rustic not found, skipping it (install: cargo install rustic-rs --locked)"
         fi ;;
-    *) die "unknown tool '$t' (known: hvelv, restic, borg, rustic)" ;;
+    *) die "unknown tool '$t' (known: hvelv, hvelv-key, restic, borg, rustic)" ;;
     esac
 done
 [ ${#selected[@]} -gt 0 ] || die "no tool left to compare"
@@ -72,7 +75,7 @@ CORPUS=$TARGET_DIR/release/hvelv-corpus
 HVELV=${HVELV_BIN:-$TARGET_DIR/release/hvelv}
 # HVELV_BIN=/path/to/hvelv measures a given binary (e.g. a copy of an earlier build) instead of
 # building the working tree.
-if [[ -z "${HVELV_BIN:-}" && " ${selected[*]} " == *" hvelv "* ]]; then
+if [[ -z "${HVELV_BIN:-}" && " ${selected[*]} " == *" hvelv"* ]]; then
     note "building hvelv"
     (cd "$REPO_ROOT" && cargo build --release -q -p hvelv) || die "building hvelv failed"
 fi
@@ -94,6 +97,9 @@ command_for() {
     hvelv/init) CMD=("$HVELV" -r "$repo" init) ;;
     hvelv/backup) CMD=("$HVELV" -r "$repo" backup "$SRC" --host bench) ;;
     hvelv/restore) CMD=("$HVELV" -r "$repo" restore latest --target "$target") ;;
+    hvelv-key/init) CMD=("$HVELV" -r "$repo" init --generate-key "$WORK/hvelv-key.secret") ;;
+    hvelv-key/backup) CMD=("$HVELV" -r "$repo" --password-file "$WORK/hvelv-key.secret" backup "$SRC" --host bench) ;;
+    hvelv-key/restore) CMD=("$HVELV" -r "$repo" --password-file "$WORK/hvelv-key.secret" restore latest --target "$target") ;;
     restic/init) CMD=(restic -r "$repo" init) ;;
     restic/backup) CMD=(restic -r "$repo" backup "$SRC" --host bench) ;;
     restic/restore) CMD=(restic -r "$repo" restore latest --target "$target") ;;
@@ -155,7 +161,8 @@ record() {
 
 clean_round() {
     rm -rf "$SRC" "$WORK/cache" "$WORK/.time"
-    for t in hvelv restic borg rustic; do rm -rf "$WORK/repo-$t" "$WORK/restore-$t"; done
+    rm -f "$WORK/hvelv-key.secret"
+    for t in hvelv hvelv-key restic borg rustic; do rm -rf "$WORK/repo-$t" "$WORK/restore-$t"; done
 }
 
 # The restored copy of SRC below TARGET: tools differ in whether they keep the absolute path.
@@ -226,7 +233,10 @@ for ((round = 1; round <= ROUNDS; round++)); do
                     note "$t restore differs from the source, see $LOGS/r$round-restore-$t.diff"
                     status=verify-fail
                 fi
-                rm -rf "$WORK/restore-$t"
+                # Deleted after every tool's restore of the round: ext4 skips inodes freed in
+                # the last minute when it allocates new ones, and a restore right after
+                # another's deletion took 3x as long, in system time (measured: 5.2 s first,
+                # 15.8 s next; `recently_deleted` led the profile).
             else
                 repo_bytes=$(du -sb "$WORK/repo-$t" | cut -f1)
             fi
@@ -236,15 +246,16 @@ for ((round = 1; round <= ROUNDS; round++)); do
     done
     unset failed
 done
+for t in "${selected[@]}"; do rm -rf "$WORK/restore-$t"; done
 
 # ---- report ------------------------------------------------------------------------------
 versions() {
     local t
     for t in "${selected[@]}"; do
         case "$t" in
-        hvelv)
-            if [ -n "${HVELV_BIN:-}" ]; then echo "hvelv $HVELV_BIN"; else
-                echo "hvelv $(cd "$REPO_ROOT" && git rev-parse --short HEAD 2>/dev/null || echo '?')"
+        hvelv | hvelv-key)
+            if [ -n "${HVELV_BIN:-}" ]; then echo "$t $HVELV_BIN"; else
+                echo "$t $(cd "$REPO_ROOT" && git rev-parse --short HEAD 2>/dev/null || echo '?')"
             fi ;;
         restic) restic version | head -n 1 ;;
         borg) borg --version ;;
@@ -287,27 +298,29 @@ versions() {
         split("initial day2 unchanged restore", phases, " ")
         split("1 initial backup|2 day-2 backup|3 unchanged re-run|4 full restore", label, "|")
         nt = split(tools, tl, " ")
-        print "| Phase | Tool | Wall s | CPU s | Peak RSS MiB | Repo MiB | MB/s | hvelv/peer wall |"
-        print "|---|---|---:|---:|---:|---:|---:|---:|"
+        print "| Phase | Tool | Wall s | CPU s | Peak RSS MiB | Repo MiB | MB/s | hvelv/peer wall | hvelv-key/peer wall |"
+        print "|---|---|---:|---:|---:|---:|---:|---:|---:|"
         for (p = 1; p <= 4; p++) {
-            hk = phases[p] SUBSEP "hvelv"
-            hw = median(wall[hk])
+            hw = median(wall[phases[p] SUBSEP "hvelv"])
+            kw = median(wall[phases[p] SUBSEP "hvelv-key"])
             for (i = 1; i <= nt; i++) {
                 k = phases[p] SUBSEP tl[i]
                 if (!(k in runs)) continue
                 w = median(wall[k])
                 note = (k in bad) ? " (" substr(bad[k], 2) ")" : ""
                 if (w == "") {
-                    printf "| %s | %s | FAILED%s | | | | | |\n", label[p], tl[i], note
+                    printf "| %s | %s | FAILED%s | | | | | | |\n", label[p], tl[i], note
                     continue
                 }
                 r = median(repo[k])
                 rs = r == "" ? "-" : sprintf("%.1f", r / 1048576)
                 tp = w > 0 ? sprintf("%.1f", median(corpus[k]) / 1e6 / w) : "-"
-                if (tl[i] == "hvelv") ratio = "-"
-                else if (hw == "" || w == 0) ratio = "n/a"
-                else ratio = sprintf("%.2f", hw / w)
-                printf "| %s | %s%s | %.2f | %.2f | %.1f | %s | %s | %s |\n", label[p], tl[i], note, w, median(cpu[k]), median(rss[k]) / 1024, rs, tp, ratio
+                if (tl[i] ~ /^hvelv/) { ratio = "-"; kratio = "-" }
+                else {
+                    ratio = (hw == "" || w == 0) ? "n/a" : sprintf("%.2f", hw / w)
+                    kratio = (kw == "" || w == 0) ? "n/a" : sprintf("%.2f", kw / w)
+                }
+                printf "| %s | %s%s | %.2f | %.2f | %.1f | %s | %s | %s | %s |\n", label[p], tl[i], note, w, median(cpu[k]), median(rss[k]) / 1024, rs, tp, ratio, kratio
             }
         }
     }' "$CSV"
