@@ -91,7 +91,7 @@ make_single() {
 run() {
     local files bytes tf=$WORK/.time
     files=$(find "$SRC" -type f | wc -l)
-    bytes=$(find "$SRC" -type f -printf '%s\n' | awk '{ s += $1 } END { printf "%d\n", s }')
+    bytes=$(find "$SRC" -type f -printf '%s\n' | awk '{ s += $1 } END { printf "%.0f\n", s }')
     rm -rf "$REPO"
     "$HVELV" -r "$REPO" init >>"$LOG" 2>&1 </dev/null || die "hvelv init failed, see $LOG"
     echo "+ $HVELV -r $REPO backup $SRC --host bench" >>"$LOG"
