@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Peer comparison: hvelv against restic, borg and rustic on the deterministic corpus.
 #
-#   benches/compare.sh [--size-mb N] [--rounds R] [--work DIR] [--tools hvelv,hvelv-key,restic,borg,rustic] [--seed S]
+#   benches/compare.sh [--size-mb N] [--rounds R] [--work DIR] [--tools hvelv,hvelv-key,restic,borg,rustic] [--seed S] [--drop-caches]
+#
+# --drop-caches (root only): before each restore, drop the page cache and read the tool's
+# repository and cache back in, so every restore starts from the same memory state whatever
+# its place in the order (the restored trees of the tools before it otherwise fill the cache).
 #
 # hvelv opens its repository with a password (Argon2id, as the peers use scrypt/PBKDF2);
 # hvelv-key with a generated key file (`init --generate-key`), as an unattended job would.
@@ -16,6 +20,7 @@ ROUNDS=3
 WORK=/tmp/hvelv-compare
 TOOLS=hvelv,hvelv-key,restic,borg,rustic
 SEED=1
+DROP_CACHES=0
 
 NAME=compare.sh
 # shellcheck source=benches/lib.sh
@@ -28,11 +33,15 @@ while [ $# -gt 0 ]; do
     --work) WORK=${2:?--work needs a value}; shift 2 ;;
     --tools) TOOLS=${2:?--tools needs a value}; shift 2 ;;
     --seed) SEED=${2:?--seed needs a value}; shift 2 ;;
+    --drop-caches) DROP_CACHES=1; shift ;;
     -h | --help) usage 0 ;;
     *) note "unknown argument: $1"; usage 2 ;;
     esac
 done
 check_common
+if [ "$DROP_CACHES" = 1 ] && ! [ -w /proc/sys/vm/drop_caches ]; then
+    die "--drop-caches needs root (it writes /proc/sys/vm/drop_caches)"
+fi
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 mkdir -p "$WORK"
@@ -146,7 +155,18 @@ timed() {
     return $rc
 }
 
-file_bytes() { find "$1" -type f -printf '%s\n' | awk '{ s += $1 } END { printf "%d\n", s }'; }
+file_bytes() { find "$1" -type f -printf '%s\n' | awk '{ s += $1 } END { printf "%.0f\n", s }'; }
+
+# With --drop-caches: an empty page cache, then TOOL's repository and cache read back in.
+same_cache_state() {
+    [ "$DROP_CACHES" = 1 ] || return 0
+    sync
+    echo 1 >/proc/sys/vm/drop_caches
+    local d
+    for d in "$WORK/repo-$1" "$WORK/cache/$1"; do
+        if [ -d "$d" ]; then find "$d" -type f -exec cat {} + >/dev/null; fi
+    done
+}
 
 CSV=$WORK/results.csv
 LOGS=$WORK/logs
@@ -208,7 +228,10 @@ for ((round = 1; round <= ROUNDS; round++)); do
                     continue
                 fi
                 ;;
-            restore) rm -rf "$WORK/restore-$t" && mkdir -p "$WORK/restore-$t" ;;
+            restore)
+                rm -rf "$WORK/restore-$t" && mkdir -p "$WORK/restore-$t"
+                same_cache_state "$t"
+                ;;
             esac
             if [ "$phase" = restore ]; then
                 command_for "$t" restore
@@ -266,6 +289,9 @@ versions() {
 
 {
     echo "Corpus $SIZE_MB MiB (seed $SEED), $ROUNDS round(s), medians; $(nproc) CPUs, $(uname -sr)."
+    if [ "$DROP_CACHES" = 1 ]; then
+        echo "Before each restore the page cache was dropped and the tool's repository read back in."
+    fi
     echo "Tools: $(versions)."
     echo
     # Medians per phase x tool over the rounds with status ok (a restore that ran but did
