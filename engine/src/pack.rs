@@ -70,10 +70,16 @@ pub struct PackEntry {
 }
 
 /// Accumulates sealed blobs into one pack. Pure: no I/O.
+///
+/// Blobs are either copied into the builder's buffer ([`PackBuilder::add`]) or written by the
+/// caller elsewhere, e.g. into a staged file, and only recorded ([`PackBuilder::add_external`]);
+/// one builder uses one way.
 #[derive(Debug, Default)]
 pub struct PackBuilder {
     buf: Vec<u8>,
     entries: Vec<PackEntry>,
+    /// Bytes of blob data so far (in `buf` or external).
+    len: usize,
 }
 
 /// A finished pack: its id, bytes and contents.
@@ -95,6 +101,7 @@ impl PackBuilder {
         PackBuilder {
             buf: Vec::with_capacity(capacity),
             entries: Vec::new(),
+            len: 0,
         }
     }
 
@@ -106,22 +113,29 @@ impl PackBuilder {
         PackBuilder {
             buf,
             entries: Vec::new(),
+            len: 0,
         }
     }
     /// Append a sealed blob.
     pub fn add(&mut self, ty: BlobType, id: BlobId, raw_length: u32, sealed: &[u8]) {
+        self.add_external(ty, id, raw_length, sealed.len() as u32);
+        self.buf.extend_from_slice(sealed);
+    }
+    /// Record a sealed blob of `length` bytes that the caller writes at offset
+    /// [`PackBuilder::size`] of the pack itself.
+    pub fn add_external(&mut self, ty: BlobType, id: BlobId, raw_length: u32, length: u32) {
         self.entries.push(PackEntry {
             ty,
             id,
-            offset: self.buf.len() as u32,
-            length: sealed.len() as u32,
+            offset: self.len as u32,
+            length,
             raw_length,
         });
-        self.buf.extend_from_slice(sealed);
+        self.len += length as usize;
     }
     /// Bytes of blob data so far.
     pub fn size(&self) -> usize {
-        self.buf.len()
+        self.len
     }
     /// Number of blobs so far.
     pub fn count(&self) -> usize {
@@ -130,6 +144,25 @@ impl PackBuilder {
     /// Append the header, sealed with `session` (which must have sealed every blob), and the
     /// trailer.
     pub fn finish(mut self, session: &Session) -> Result<FinishedPack> {
+        let tail = self.tail(session)?;
+        self.buf.extend_from_slice(&tail);
+        Ok(FinishedPack {
+            id: FileId::of(&self.buf),
+            bytes: self.buf,
+            session: session.public,
+            entries: self.entries,
+        })
+    }
+
+    /// For blobs written with [`PackBuilder::add_external`]: the sealed header and trailer to
+    /// write after them, and the entries. The pack's id is the BLAKE3 hash of all its bytes.
+    pub fn finish_external(self, session: &Session) -> Result<(Vec<u8>, Vec<PackEntry>)> {
+        let tail = self.tail(session)?;
+        Ok((tail, self.entries))
+    }
+
+    /// Sealed header and trailer.
+    fn tail(&self, session: &Session) -> Result<Vec<u8>> {
         let mut h = Writer::with_capacity(5 + self.entries.len() * ENTRY_LEN);
         h.u8(1).u32(self.entries.len() as u32);
         for e in &self.entries {
@@ -138,22 +171,17 @@ impl PackBuilder {
                 .u32(e.length)
                 .u32(e.raw_length);
         }
-        let sealed = session
+        let mut out = session
             .sealer
             .seal(&header_aad(&session.public), &h.finish())?;
-        self.buf.extend_from_slice(&sealed);
+        let header_len = out.len() as u32;
         let mut t = Writer::with_capacity(TRAILER_LEN);
         t.raw(&session.public)
-            .u32(sealed.len() as u32)
+            .u32(header_len)
             .u16(PACK_VERSION)
             .raw(PACK_MAGIC);
-        self.buf.extend_from_slice(&t.finish());
-        Ok(FinishedPack {
-            id: FileId::of(&self.buf),
-            bytes: self.buf,
-            session: session.public,
-            entries: self.entries,
-        })
+        out.extend_from_slice(&t.finish());
+        Ok(out)
     }
 }
 
@@ -277,6 +305,28 @@ mod tests {
         let put = Opener::new(Arc::new(keys.put_only()));
         let e = read_header(&put, &p.bytes).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::PutOnly);
+    }
+
+    #[test]
+    fn external_blobs_make_the_same_pack() {
+        let keys = Arc::new(KeySet::generate().unwrap());
+        let session = keys.session().unwrap();
+        let p = sample(&session);
+        let mut b = PackBuilder::default();
+        let mut bytes = Vec::new();
+        for (ty, id, raw, sealed) in [
+            (BlobType::Data, BlobId([1; 32]), 10, &b"0123456789abc"[..]),
+            (BlobType::Tree, BlobId([2; 32]), 3, &b"xyz"[..]),
+        ] {
+            assert_eq!(b.size(), bytes.len());
+            b.add_external(ty, id, raw, sealed.len() as u32);
+            bytes.extend_from_slice(sealed);
+        }
+        let (tail, entries) = b.finish_external(&session).unwrap();
+        bytes.extend_from_slice(&tail);
+        assert_eq!(entries, p.entries);
+        let h = read_header(&Opener::new(keys), &bytes).unwrap();
+        assert_eq!(h.entries, p.entries);
     }
 
     #[test]

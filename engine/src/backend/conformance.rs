@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 
-use super::{create_content_addressed, Backend, FileKind, ObjectLock};
+use super::{commit_content_addressed, create_content_addressed, Backend, FileKind, ObjectLock};
 use crate::error::ErrorKind;
 
 /// Lay out an empty location, store `config`, and check that a second layout is refused.
@@ -81,6 +81,49 @@ pub async fn run(be: &dyn Backend) {
         &be.read(FileKind::Config, "config").await.unwrap()[..],
         b"cfg"
     );
+    staged_files(be).await;
+}
+
+/// Staged files ([`Backend::staging_file`]), for backends that offer them: written in pieces,
+/// invisible until committed, then like a `create`d file; create-only; an uncommitted or
+/// refused one leaves nothing behind.
+async fn staged_files(be: &dyn Backend) {
+    let kind = FileKind::Pack;
+    let Some(staged) = be.staging_file(kind) else {
+        return;
+    };
+    let staged = staged.unwrap();
+    staged.write_at(b"world", 6).unwrap();
+    staged.write_at(b"hello ", 0).unwrap();
+    assert!(
+        be.list(kind).await.unwrap().is_empty(),
+        "staged files are not listed"
+    );
+    let name = "c".repeat(64);
+    be.commit_staged(kind, &name, staged).await.unwrap();
+    assert_eq!(&be.read(kind, &name).await.unwrap()[..], b"hello world");
+    assert_eq!(be.list(kind).await.unwrap(), vec![(name.clone(), 11)]);
+    // Create-only, and content-addressed re-commits of the same size are success.
+    let other = be.staging_file(kind).unwrap().unwrap();
+    other.write_at(b"other", 0).unwrap();
+    let path = other.path().to_path_buf();
+    let e = be.commit_staged(kind, &name, other).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::AlreadyExists);
+    assert!(!path.exists(), "a refused staged file is removed");
+    assert_eq!(&be.read(kind, &name).await.unwrap()[..], b"hello world");
+    let same = be.staging_file(kind).unwrap().unwrap();
+    same.write_at(b"hello world", 0).unwrap();
+    commit_content_addressed(be, kind, &name, same, 11)
+        .await
+        .unwrap();
+    // Dropped without a commit: gone.
+    let dropped = be.staging_file(kind).unwrap().unwrap();
+    let path = dropped.path().to_path_buf();
+    dropped.write_at(b"x", 0).unwrap();
+    drop(dropped);
+    assert!(!path.exists(), "an uncommitted staged file is removed");
+    be.remove(kind, &name).await.unwrap();
+    assert!(be.list(kind).await.unwrap().is_empty());
 }
 
 /// The suite for a backend in WORM mode ([`Backend::set_object_lock`] with `policy` already

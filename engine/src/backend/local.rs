@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use async_trait::async_trait;
 use bytes::Bytes;
 
-use super::{Backend, FileKind};
+use super::{Backend, FileKind, Staged};
 use crate::error::{Error, ErrorKind, Result};
 
 /// A repository in a local directory.
@@ -173,6 +173,53 @@ impl Backend for LocalBackend {
     async fn create(&self, kind: FileKind, name: &str, data: Bytes) -> Result<()> {
         let path = self.path(kind, name)?;
         Self::blocking(move || write_atomic(&path, &data)).await
+    }
+
+    /// A `.tmp-` file in the kind's directory (same file system as the final place; left
+    /// over after a crash, it is removed by `remove_stale_temporaries`).
+    fn staging_file(&self, kind: FileKind) -> Option<Result<Staged>> {
+        let dir = self.root.join(kind.dir());
+        Some((|| {
+            let path = dir.join(tmp_name()?);
+            let f = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+                .map_err(|e| Error::io(format!("creating {}", path.display()), e))?;
+            Ok(Staged::new(f, path))
+        })())
+    }
+
+    async fn commit_staged(&self, kind: FileKind, name: &str, staged: Staged) -> Result<()> {
+        let path = self.path(kind, name)?;
+        let mut staged = staged;
+        Self::blocking(move || {
+            staged
+                .file()
+                .sync_all()
+                .map_err(|e| Error::io(format!("writing {}", staged.path().display()), e))?;
+            let dir = path.parent().expect("repository paths have a parent");
+            if !dir.exists() {
+                fs::create_dir_all(dir)
+                    .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+                if let Some(p) = dir.parent() {
+                    fsync_dir(p)?;
+                }
+            }
+            rename_noreplace(staged.path(), &path).map_err(|e| {
+                if e.kind() == std::io::ErrorKind::AlreadyExists {
+                    Error::new(
+                        ErrorKind::AlreadyExists,
+                        format!("{} already exists", path.display()),
+                    )
+                } else {
+                    Error::io(format!("moving into place {}", path.display()), e)
+                }
+            })?;
+            staged.set_committed();
+            fsync_dir(dir)
+        })
+        .await
     }
 
     async fn read(&self, kind: FileKind, name: &str) -> Result<Bytes> {

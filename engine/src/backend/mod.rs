@@ -11,6 +11,9 @@
 //! * **Listing.** [`Backend::list`] returns every completely written file of a kind (never a
 //!   temporary), possibly missing files created concurrently with the call.
 //! * **Reads** return exactly the stored bytes or an error; [`ErrorKind::NotFound`] when missing.
+//! * **Staged files** (optional, [`Backend::staging_file`]; the local backend): a temporary file
+//!   written in pieces, never listed, that [`Backend::commit_staged`] stores under the create
+//!   rules above (durable, create-only); uncommitted or refused, it is removed.
 //!
 //! * **WORM mode** ([`Backend::set_object_lock`], S3 with Object Lock; simulated by
 //!   [`MemoryBackend`]): retained kinds are written with a retention of at least the policy's
@@ -143,9 +146,10 @@ pub(crate) fn relative_path(kind: FileKind, name: &str) -> Result<String> {
 pub trait Backend: Send + Sync + fmt::Debug {
     /// Human-readable location (path or URL) for messages.
     fn location(&self) -> String;
-    /// How many pack writes a backup keeps in flight. Each holds a whole pack in memory (16
-    /// MiB by default): object stores hide request latency with several, a local disk gains
-    /// nothing from more than one being written while the next is built.
+    /// How many pack writes a backup keeps in flight. Unless staged ([`Backend::staging_file`]),
+    /// each holds a whole pack in memory (16 MiB by default): object stores hide request
+    /// latency with several, a local disk gains nothing from more than one being written
+    /// (fsynced) while the next is built.
     fn write_concurrency(&self) -> usize {
         4
     }
@@ -153,6 +157,28 @@ pub trait Backend: Send + Sync + fmt::Debug {
     async fn create_layout(&self) -> Result<()>;
     /// Store a new file atomically and durably; `AlreadyExists` if the name is taken.
     async fn create(&self, kind: FileKind, name: &str, data: Bytes) -> Result<()>;
+    /// A new temporary file for an object of `kind` that the caller writes piece by piece
+    /// and then stores with [`Backend::commit_staged`]. A backend on a local file system
+    /// offers one, so a backup writes each pack to disk as it is built instead of holding
+    /// whole packs in memory (restic's approach). `None` (the default): build the object in
+    /// memory and [`Backend::create`] it.
+    fn staging_file(&self, kind: FileKind) -> Option<Result<Staged>> {
+        let _ = kind;
+        None
+    }
+    /// Store a file from [`Backend::staging_file`] as `name`, with the guarantees of
+    /// [`Backend::create`] (durable, atomic, `AlreadyExists` if the name is taken). The
+    /// temporary file is gone afterwards, whatever the outcome.
+    async fn commit_staged(&self, kind: FileKind, name: &str, staged: Staged) -> Result<()> {
+        drop(staged);
+        Err(crate::Error::new(
+            ErrorKind::Unsupported,
+            format!(
+                "{} does not stage files (cannot store {kind} {name})",
+                self.location()
+            ),
+        ))
+    }
     /// Read a whole file.
     async fn read(&self, kind: FileKind, name: &str) -> Result<Bytes>;
     /// Read `length` bytes at `offset`; a short file is an error of kind `Corrupt`.
@@ -203,6 +229,76 @@ pub trait Backend: Send + Sync + fmt::Debug {
 
 /// Shared handle to a backend.
 pub type DynBackend = Arc<dyn Backend>;
+
+/// A temporary file from [`Backend::staging_file`]: written with positional writes (from any
+/// thread), removed when dropped unless a [`Backend::commit_staged`] moved it into place.
+#[derive(Debug)]
+pub struct Staged {
+    file: std::fs::File,
+    path: std::path::PathBuf,
+    committed: bool,
+}
+
+impl Staged {
+    /// Wrap a new temporary file at `path` (for backends).
+    pub fn new(file: std::fs::File, path: std::path::PathBuf) -> Staged {
+        Staged {
+            file,
+            path,
+            committed: false,
+        }
+    }
+    /// Write all of `data` at `offset`.
+    pub fn write_at(&self, data: &[u8], offset: u64) -> Result<()> {
+        use std::os::unix::fs::FileExt;
+        self.file
+            .write_all_at(data, offset)
+            .map_err(|e| crate::Error::io(format!("writing {}", self.path.display()), e))
+    }
+    /// The open file (for backends: fsync before moving it into place).
+    pub fn file(&self) -> &std::fs::File {
+        &self.file
+    }
+    /// Where it is.
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+    /// Keep the file: it was moved into place (for backends).
+    pub fn set_committed(&mut self) {
+        self.committed = true;
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// [`Backend::commit_staged`] for content-addressed files, like [`create_content_addressed`]:
+/// an existing file of the same name and size is our own earlier attempt and counts as done.
+pub async fn commit_content_addressed(
+    be: &dyn Backend,
+    kind: FileKind,
+    name: &str,
+    staged: Staged,
+    len: u64,
+) -> Result<()> {
+    match be.commit_staged(kind, name, staged).await {
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+            let listed = be.list(kind).await?;
+            match listed.iter().find(|(n, _)| n == name) {
+                Some((_, size)) if *size == len => Ok(()),
+                _ => Err(e.context(format!(
+                    "{kind} {name} exists with a different size; run `hvelv check`"
+                ))),
+            }
+        }
+        r => r,
+    }
+}
 
 /// Store a content-addressed file: an earlier identical upload counts as success.
 pub async fn create_content_addressed(

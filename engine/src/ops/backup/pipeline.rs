@@ -7,11 +7,11 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::backend::{create_content_addressed, FileKind};
+use crate::backend::{commit_content_addressed, create_content_addressed, FileKind, Staged};
 use crate::blob::{BlobSealer, BlobType};
 use crate::crypto::{KeySet, Session};
 use crate::error::{Error, ErrorKind, Result};
-use crate::id::BlobId;
+use crate::id::{BlobId, FileId};
 use crate::index::{IdHasher, Index, IndexFile, IndexedPack};
 use crate::pack::{FinishedPack, PackBuilder};
 use crate::repo::IndexedRepository;
@@ -159,8 +159,93 @@ pub(crate) struct CollectStats {
     pub data_bytes_incompressible: u64,
 }
 
+/// A data pack written to a staged file as its blobs arrive (local repositories): no pack is
+/// held in memory. The file's writes and the pack id's hashing run off the async runtime.
+struct StagedPack {
+    file: Staged,
+    builder: PackBuilder,
+    hasher: blake3::Hasher,
+}
+
+fn join_error(e: tokio::task::JoinError) -> Error {
+    Error::new(ErrorKind::Io, format!("pack writer task failed: {e}"))
+}
+
+impl StagedPack {
+    async fn add(self, s: Sealed) -> Result<StagedPack> {
+        let StagedPack {
+            file,
+            mut builder,
+            mut hasher,
+        } = self;
+        let offset = builder.size() as u64;
+        builder.add_external(s.ty, s.id, s.raw_len, s.bytes.len() as u32);
+        let (file, hasher) = tokio::task::spawn_blocking(move || -> Result<_> {
+            hasher.update(&s.bytes);
+            file.write_at(&s.bytes, offset)?;
+            Ok((file, hasher))
+        })
+        .await
+        .map_err(join_error)??;
+        Ok(StagedPack {
+            file,
+            builder,
+            hasher,
+        })
+    }
+
+    /// Write the header and trailer; the file, its id and length, and the pack's entries.
+    async fn finish(self, session: &Session) -> Result<(Staged, FileId, u64, IndexedPack)> {
+        let StagedPack {
+            file,
+            builder,
+            mut hasher,
+        } = self;
+        let offset = builder.size() as u64;
+        let (tail, entries) = builder.finish_external(session)?;
+        let len = offset + tail.len() as u64;
+        let (file, hasher) = tokio::task::spawn_blocking(move || -> Result<_> {
+            hasher.update(&tail);
+            file.write_at(&tail, offset)?;
+            Ok((file, hasher))
+        })
+        .await
+        .map_err(join_error)??;
+        let id = FileId(*hasher.finalize().as_bytes());
+        let pack = IndexedPack {
+            id,
+            session: session.public,
+            entries,
+        };
+        Ok((file, id, len, pack))
+    }
+}
+
+/// The data pack being built.
+enum DataPack {
+    Memory(PackBuilder),
+    /// Boxed: the BLAKE3 hasher's state is 2 KB.
+    Staged(Box<StagedPack>),
+}
+
+impl DataPack {
+    fn size(&self) -> usize {
+        match self {
+            DataPack::Memory(b) => b.size(),
+            DataPack::Staged(p) => p.builder.size(),
+        }
+    }
+    fn count(&self) -> usize {
+        match self {
+            DataPack::Memory(b) => b.count(),
+            DataPack::Staged(p) => p.builder.count(),
+        }
+    }
+}
+
 /// Gather sealed blobs into packs, upload them, and write index files (every
-/// `PACKS_PER_INDEX` packs and at the end).
+/// `PACKS_PER_INDEX` packs and at the end). Data packs go to a staged file as they are built
+/// when the backend offers one ([`crate::backend::Backend::staging_file`]), else into memory.
 pub(crate) async fn collect(
     repo: &IndexedRepository,
     session: &Session,
@@ -169,7 +254,8 @@ pub(crate) async fn collect(
     let pack_size = repo.config().pack_size as usize;
     let data_cap = pack_size + pack_size / 8;
     let tree_cap = 1024 * 1024;
-    let mut data = PackBuilder::with_capacity(data_cap);
+    // Made when the first data blob arrives: a backup without new data stages no file.
+    let mut data: Option<DataPack> = None;
     let mut tree = PackBuilder::with_capacity(tree_cap);
     let mut uploads = tokio::task::JoinSet::new();
     let mut stats = CollectStats::default();
@@ -230,6 +316,33 @@ pub(crate) async fn collect(
         Ok(())
     };
 
+    async fn start_staged(
+        uploads: &mut tokio::task::JoinSet<Upload>,
+        p: StagedPack,
+        session: &Session,
+        be: crate::backend::DynBackend,
+    ) -> Result<()> {
+        let (file, id, len, pack) = p.finish(session).await?;
+        uploads.spawn(async move {
+            commit_content_addressed(&*be, FileKind::Pack, &id.to_hex(), file, len).await?;
+            Ok((pack, None))
+        });
+        Ok(())
+    }
+    let new_data_pack = |spare: &mut Vec<Vec<u8>>| -> Result<DataPack> {
+        Ok(match repo.backend().staging_file(FileKind::Pack) {
+            Some(file) => DataPack::Staged(Box::new(StagedPack {
+                file: file?,
+                builder: PackBuilder::default(),
+                hasher: blake3::Hasher::new(),
+            })),
+            None => DataPack::Memory(match spare.pop() {
+                Some(buf) => PackBuilder::with_buffer(buf, data_cap),
+                None => PackBuilder::with_capacity(data_cap),
+            }),
+        })
+    };
+
     let mut all: Vec<IndexedPack> = Vec::new();
     while let Some(s) = rx.recv().await {
         stats.bytes_stored += s.bytes.len() as u64;
@@ -242,22 +355,43 @@ pub(crate) async fn collect(
                 stats.data_bytes_incompressible += u64::from(s.raw_len);
             }
         }
-        let (builder, limit) = match s.ty {
-            BlobType::Data => (&mut data, pack_size),
-            BlobType::Tree => (&mut tree, pack_size / 4),
-        };
-        builder.add(s.ty, s.id, s.raw_len, &s.bytes);
-        if builder.size() >= limit {
-            while uploads.len() >= write_concurrency {
-                finish_one(&mut uploads, &mut pending_index, &mut spare).await?;
+        match s.ty {
+            BlobType::Tree => {
+                tree.add(s.ty, s.id, s.raw_len, &s.bytes);
+                if tree.size() >= pack_size / 4 {
+                    while uploads.len() >= write_concurrency {
+                        finish_one(&mut uploads, &mut pending_index, &mut spare).await?;
+                    }
+                    let full = std::mem::replace(&mut tree, PackBuilder::with_capacity(tree_cap));
+                    start_upload(&mut uploads, full)?;
+                }
             }
-            let next = match (s.ty, spare.pop()) {
-                (BlobType::Data, Some(buf)) => PackBuilder::with_buffer(buf, data_cap),
-                (BlobType::Data, None) => PackBuilder::with_capacity(data_cap),
-                (BlobType::Tree, _) => PackBuilder::with_capacity(tree_cap),
-            };
-            let full = std::mem::replace(builder, next);
-            start_upload(&mut uploads, full)?;
+            BlobType::Data => {
+                let pack = match data.take() {
+                    Some(p) => p,
+                    None => new_data_pack(&mut spare)?,
+                };
+                let pack = match pack {
+                    DataPack::Memory(mut b) => {
+                        b.add(s.ty, s.id, s.raw_len, &s.bytes);
+                        DataPack::Memory(b)
+                    }
+                    DataPack::Staged(p) => DataPack::Staged(Box::new(p.add(s).await?)),
+                };
+                if pack.size() >= pack_size {
+                    while uploads.len() >= write_concurrency {
+                        finish_one(&mut uploads, &mut pending_index, &mut spare).await?;
+                    }
+                    match pack {
+                        DataPack::Memory(b) => start_upload(&mut uploads, b)?,
+                        DataPack::Staged(p) => {
+                            start_staged(&mut uploads, *p, session, repo.backend().clone()).await?
+                        }
+                    }
+                } else {
+                    data = Some(pack);
+                }
+            }
         }
         while let Some(r) = uploads.try_join_next() {
             record(r, &mut pending_index, &mut spare)?;
@@ -267,10 +401,15 @@ pub(crate) async fn collect(
             all.append(&mut pending_index.packs);
         }
     }
-    for b in [data, tree] {
-        if b.count() > 0 {
-            start_upload(&mut uploads, b)?;
+    match data.filter(|p| p.count() > 0) {
+        Some(DataPack::Memory(b)) => start_upload(&mut uploads, b)?,
+        Some(DataPack::Staged(p)) => {
+            start_staged(&mut uploads, *p, session, repo.backend().clone()).await?
         }
+        None => {}
+    }
+    if tree.count() > 0 {
+        start_upload(&mut uploads, tree)?;
     }
     while !uploads.is_empty() {
         finish_one(&mut uploads, &mut pending_index, &mut spare).await?;
