@@ -98,7 +98,8 @@ impl BlobSealer {
             // room than that, and an error (output too small) means "store it".
             let room = plaintext.len() - plaintext.len() / 64 - 1;
             self.scratch.clear();
-            self.scratch.reserve(room);
+            // Exact: amortized growth doubled it past the largest chunk (2 × 16 MiB at 8 MiB chunks).
+            self.scratch.reserve_exact(room);
             if let Ok(n) = self
                 .compressor
                 .compress_to_buffer(plaintext, &mut self.scratch)

@@ -433,6 +433,8 @@ impl<R: Read> ChunkReader<R> {
         let want = self.total_read.clamp(first, block);
         let start = self.end;
         if self.buf.len() < start + want {
+            // Exact: amortized doubling would grow the buffer far past `max` + `READ_BLOCK`.
+            self.buf.reserve_exact(start + want - self.buf.len());
             self.buf.resize(start + want, 0);
         }
         let mut filled = start;
