@@ -82,7 +82,8 @@ fn rename_noreplace(tmp: &Path, dst: &Path) -> std::io::Result<()> {
     }
 }
 
-fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
+/// The directory `path` goes into, created (and its parent fsynced) if missing.
+fn parent_dir(path: &Path) -> Result<&Path> {
     let dir = path.parent().expect("repository paths have a parent");
     if !dir.exists() {
         fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
@@ -90,6 +91,25 @@ fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
             fsync_dir(p)?;
         }
     }
+    Ok(dir)
+}
+
+/// Move the (fsynced) `tmp` to `path` unless it exists ([`ErrorKind::AlreadyExists`]).
+fn move_into_place(tmp: &Path, path: &Path) -> Result<()> {
+    rename_noreplace(tmp, path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            Error::new(
+                ErrorKind::AlreadyExists,
+                format!("{} already exists", path.display()),
+            )
+        } else {
+            Error::io(format!("moving into place {}", path.display()), e)
+        }
+    })
+}
+
+fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
+    let dir = parent_dir(path)?;
     let tmp = dir.join(tmp_name()?);
     let res = (|| {
         let mut f = OpenOptions::new()
@@ -101,16 +121,7 @@ fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
             .and_then(|_| f.sync_all())
             .map_err(|e| Error::io(format!("writing {}", tmp.display()), e))?;
         drop(f);
-        rename_noreplace(&tmp, path).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::AlreadyExists {
-                Error::new(
-                    ErrorKind::AlreadyExists,
-                    format!("{} already exists", path.display()),
-                )
-            } else {
-                Error::io(format!("moving into place {}", path.display()), e)
-            }
-        })?;
+        move_into_place(&tmp, path)?;
         fsync_dir(dir)
     })();
     if res.is_err() {
@@ -198,24 +209,8 @@ impl Backend for LocalBackend {
                 .file()
                 .sync_all()
                 .map_err(|e| Error::io(format!("writing {}", staged.path().display()), e))?;
-            let dir = path.parent().expect("repository paths have a parent");
-            if !dir.exists() {
-                fs::create_dir_all(dir)
-                    .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
-                if let Some(p) = dir.parent() {
-                    fsync_dir(p)?;
-                }
-            }
-            rename_noreplace(staged.path(), &path).map_err(|e| {
-                if e.kind() == std::io::ErrorKind::AlreadyExists {
-                    Error::new(
-                        ErrorKind::AlreadyExists,
-                        format!("{} already exists", path.display()),
-                    )
-                } else {
-                    Error::io(format!("moving into place {}", path.display()), e)
-                }
-            })?;
+            let dir = parent_dir(&path)?;
+            move_into_place(staged.path(), &path)?;
             staged.set_committed();
             fsync_dir(dir)
         })

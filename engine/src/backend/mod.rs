@@ -277,8 +277,7 @@ impl Drop for Staged {
     }
 }
 
-/// [`Backend::commit_staged`] for content-addressed files, like [`create_content_addressed`]:
-/// an existing file of the same name and size is our own earlier attempt and counts as done.
+/// [`Backend::commit_staged`] for content-addressed files, like [`create_content_addressed`].
 pub async fn commit_content_addressed(
     be: &dyn Backend,
     kind: FileKind,
@@ -286,18 +285,8 @@ pub async fn commit_content_addressed(
     staged: Staged,
     len: u64,
 ) -> Result<()> {
-    match be.commit_staged(kind, name, staged).await {
-        Err(e) if e.kind() == ErrorKind::AlreadyExists => {
-            let listed = be.list(kind).await?;
-            match listed.iter().find(|(n, _)| n == name) {
-                Some((_, size)) if *size == len => Ok(()),
-                _ => Err(e.context(format!(
-                    "{kind} {name} exists with a different size; run `hvelv check`"
-                ))),
-            }
-        }
-        r => r,
-    }
+    let r = be.commit_staged(kind, name, staged).await;
+    ours_if_exists(be, kind, name, len, r).await
 }
 
 /// Store a content-addressed file: an earlier identical upload counts as success.
@@ -308,9 +297,21 @@ pub async fn create_content_addressed(
     data: Bytes,
 ) -> Result<()> {
     let len = data.len() as u64;
-    match be.create(kind, name, data).await {
+    let r = be.create(kind, name, data).await;
+    ours_if_exists(be, kind, name, len, r).await
+}
+
+/// `AlreadyExists` for a content-addressed name: the same name means the same BLAKE3 of the
+/// bytes, so a stored file of the same size is our own earlier attempt (success).
+async fn ours_if_exists(
+    be: &dyn Backend,
+    kind: FileKind,
+    name: &str,
+    len: u64,
+    r: Result<()>,
+) -> Result<()> {
+    match r {
         Err(e) if e.kind() == ErrorKind::AlreadyExists => {
-            // Same name means same BLAKE3 of the bytes; check that the stored copy is complete.
             let listed = be.list(kind).await?;
             match listed.iter().find(|(n, _)| n == name) {
                 Some((_, size)) if *size == len => Ok(()),
