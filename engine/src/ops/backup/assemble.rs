@@ -12,7 +12,7 @@ use std::sync::Arc;
 use tokio::sync::oneshot;
 
 use super::files_cache::{CachedFile, FilesCache};
-use super::pipeline::{Dedup, Job, JobId};
+use super::pipeline::{stopped, Dedup, Job, JobId};
 use crate::blob::BlobType;
 use crate::error::{Error, ErrorKind, Result};
 use crate::id::BlobId;
@@ -80,13 +80,6 @@ fn internal(what: &str) -> Error {
     Error::new(
         ErrorKind::Io,
         format!("internal error in the backup's tree assembly: {what}"),
-    )
-}
-
-fn stopped() -> Error {
-    Error::new(
-        ErrorKind::Cancelled,
-        "backup stopped: the storage side failed",
     )
 }
 

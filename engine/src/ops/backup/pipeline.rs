@@ -167,6 +167,14 @@ struct StagedPack {
     hasher: blake3::Hasher,
 }
 
+/// What a backup stage reports when another stage's failure ended the run.
+pub(super) fn stopped() -> Error {
+    Error::new(
+        ErrorKind::Cancelled,
+        "backup stopped: the storage side failed",
+    )
+}
+
 fn join_error(e: tokio::task::JoinError) -> Error {
     Error::new(ErrorKind::Io, format!("pack writer task failed: {e}"))
 }
@@ -176,17 +184,11 @@ impl StagedPack {
         let StagedPack {
             file,
             mut builder,
-            mut hasher,
+            hasher,
         } = self;
         let offset = builder.size() as u64;
         builder.add_external(s.ty, s.id, s.raw_len, s.bytes.len() as u32);
-        let (file, hasher) = tokio::task::spawn_blocking(move || -> Result<_> {
-            hasher.update(&s.bytes);
-            file.write_at(&s.bytes, offset)?;
-            Ok((file, hasher))
-        })
-        .await
-        .map_err(join_error)??;
+        let (file, hasher) = write_hashed(file, hasher, s.bytes, offset).await?;
         Ok(StagedPack {
             file,
             builder,
@@ -199,18 +201,12 @@ impl StagedPack {
         let StagedPack {
             file,
             builder,
-            mut hasher,
+            hasher,
         } = self;
         let offset = builder.size() as u64;
         let (tail, entries) = builder.finish_external(session)?;
         let len = offset + tail.len() as u64;
-        let (file, hasher) = tokio::task::spawn_blocking(move || -> Result<_> {
-            hasher.update(&tail);
-            file.write_at(&tail, offset)?;
-            Ok((file, hasher))
-        })
-        .await
-        .map_err(join_error)??;
+        let (file, hasher) = write_hashed(file, hasher, tail, offset).await?;
         let id = FileId(*hasher.finalize().as_bytes());
         let pack = IndexedPack {
             id,
@@ -219,6 +215,22 @@ impl StagedPack {
         };
         Ok((file, id, len, pack))
     }
+}
+
+/// Append `bytes` at `offset` of the staged file and to the pack id's hash, off the runtime.
+async fn write_hashed(
+    file: Staged,
+    mut hasher: blake3::Hasher,
+    bytes: Vec<u8>,
+    offset: u64,
+) -> Result<(Staged, blake3::Hasher)> {
+    tokio::task::spawn_blocking(move || -> Result<_> {
+        hasher.update(&bytes);
+        file.write_at(&bytes, offset)?;
+        Ok((file, hasher))
+    })
+    .await
+    .map_err(join_error)?
 }
 
 /// The data pack being built.

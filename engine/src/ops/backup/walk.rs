@@ -13,11 +13,11 @@ use tokio::sync::oneshot;
 
 use super::assemble::{ChunkId, Content, Event};
 use super::files_cache::FilesCache;
-use super::pipeline::{Dedup, Job, JobId};
+use super::pipeline::{stopped, Dedup, Job, JobId};
 use super::MAX_WARNINGS;
 use crate::blob::BlobType;
 use crate::chunker::{ChunkReader, Chunker};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::fsmeta::{self, Names};
 use crate::id::BlobId;
 use crate::ops::exclude::Patterns;
@@ -453,13 +453,6 @@ impl Walker<'_> {
             cache_key,
         })
     }
-}
-
-fn stopped() -> Error {
-    Error::new(
-        ErrorKind::Cancelled,
-        "backup stopped: the storage side failed",
-    )
 }
 
 fn open_noatime(path: &Path) -> std::io::Result<File> {
