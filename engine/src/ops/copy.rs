@@ -126,9 +126,7 @@ async fn copy_with_marker(
     out.packs_recovered = dst.recover_unindexed_packs().await?.packs_recovered;
     selected.sort_by_key(|s| (s.snapshot.datetime(), s.id));
 
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2);
+    let threads = super::cores();
     let session = dst.session()?;
     for s in selected {
         progress.phase(&format!("copy {}", s.id.short()));

@@ -18,3 +18,10 @@ pub mod repair;
 pub mod restore;
 pub mod verify;
 pub mod worm;
+
+/// CPU cores to size worker pools by (2 when the system does not say).
+pub(crate) fn cores() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+}

@@ -152,10 +152,7 @@ pub async fn restore(
     let threads = if opts.threads > 0 {
         opts.threads
     } else {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2)
-            + 1
+        super::cores() + 1
     };
     let apply = ApplyOptions {
         numeric_ids: opts.numeric_ids,

@@ -229,9 +229,7 @@ async fn backup_with_marker(
     let threads = if opts.threads > 0 {
         opts.threads
     } else {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2)
+        super::cores()
     };
     let keys = repo.keys().clone();
     let chunker = repo.chunker()?;
