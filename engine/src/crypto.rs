@@ -17,7 +17,7 @@
 //! Nonce budget: random nonces are safe up to about 2^32 messages per key (collision probability
 //! below 2^-32); a repository of 10^9 blobs stays below 2^-37. See `docs/FORMAT.md`.
 
-use aes_gcm::aead::{Aead, AeadInPlace, KeyInit, Payload};
+use aes_gcm::aead::{Aead, AeadInOut, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
@@ -276,7 +276,7 @@ impl Sealer {
         buf[..NONCE_LEN].copy_from_slice(&nonce);
         let tag = self
             .cipher
-            .encrypt_in_place_detached(Nonce::from_slice(&nonce), aad, &mut buf[NONCE_LEN..])
+            .encrypt_inout_detached(&Nonce::from(nonce), aad, (&mut buf[NONCE_LEN..]).into())
             .map_err(|_| Error::new(ErrorKind::Io, "AES-GCM encryption failed"))?;
         buf.extend_from_slice(&tag);
         Ok(())
@@ -292,7 +292,7 @@ fn seal_with(cipher: &Aes256Gcm, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>
     random_bytes(&mut nonce)?;
     let ct = cipher
         .encrypt(
-            Nonce::from_slice(&nonce),
+            &Nonce::from(nonce),
             Payload {
                 msg: plaintext,
                 aad,
@@ -311,15 +311,17 @@ fn open_with(
     sealed: &[u8],
     what: &dyn std::fmt::Display,
 ) -> Result<Vec<u8>> {
-    if sealed.len() < SEAL_OVERHEAD {
+    let Some((nonce, ct)) = sealed
+        .split_first_chunk::<NONCE_LEN>()
+        .filter(|(_, ct)| ct.len() >= TAG_LEN)
+    else {
         return Err(Error::corrupt(format!(
             "{what}: ciphertext is {} bytes, shorter than nonce and tag",
             sealed.len()
         )));
-    }
-    let (nonce, ct) = sealed.split_at(NONCE_LEN);
+    };
     cipher
-        .decrypt(Nonce::from_slice(nonce), Payload { msg: ct, aad })
+        .decrypt(&Nonce::from(*nonce), Payload { msg: ct, aad })
         .map_err(|_| {
             Error::corrupt(format!(
                 "{what}: authentication failed (the data was damaged or tampered with)"
@@ -882,6 +884,23 @@ mod tests {
             ErrorKind::Corrupt
         );
         assert!(k.open(b"a", &s[..10], &"x").is_err());
+    }
+
+    /// NIST GCM test case 14 (AES-256, zero key, zero IV, one zero block): the sealed layout
+    /// `nonce || ciphertext || tag` is plain AES-256-GCM, whichever crate version computes it.
+    #[test]
+    fn aes_256_gcm_known_answer() {
+        let cipher = Aes256Gcm::new(&[0u8; 32].into());
+        let sealed = hex::decode(concat!(
+            "000000000000000000000000",
+            "cea7403d4d606b6e074ec5d3baf39d18",
+            "d0d1c8a799996bf0265b98b5d48ab919"
+        ))
+        .unwrap();
+        assert_eq!(open_with(&cipher, b"", &sealed, &"kat").unwrap(), [0u8; 16]);
+        let mut buf = vec![0u8; NONCE_LEN + 16];
+        Sealer { cipher }.seal_in_place(b"", &mut buf).unwrap();
+        assert_eq!(buf.len(), NONCE_LEN + 16 + TAG_LEN);
     }
 
     proptest::proptest! {
