@@ -65,6 +65,20 @@ pub async fn run(be: &dyn Backend) {
             be.read_range(kind, &name, 6, 50).await.unwrap_err().kind(),
             ErrorKind::Corrupt
         );
+        if let Some(direct) = be.direct_reader(kind) {
+            // Direct reads answer like read_range, also from a handle opened earlier.
+            for _ in 0..2 {
+                assert_eq!(&direct.read_range(&name, 6, 5).unwrap()[..], b"world");
+            }
+            assert_eq!(
+                direct.read_range(&name, 6, 50).unwrap_err().kind(),
+                ErrorKind::Corrupt
+            );
+            assert_eq!(
+                direct.read_range("b", 0, 1).unwrap_err().kind(),
+                ErrorKind::NotFound
+            );
+        }
         assert_eq!(be.list(kind).await.unwrap(), vec![(name.clone(), 11)]);
         assert_eq!(
             be.read(kind, "b").await.unwrap_err().kind(),

@@ -4,16 +4,18 @@
 //! with `renameat2(RENAME_NOREPLACE)` (or `link`+`unlink` where the file system lacks it), and
 //! the directory is fsynced. Temporary names start with `.` and are never listed.
 
+use std::collections::VecDeque;
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use bytes::Bytes;
 
-use super::{Backend, FileKind, Staged};
+use super::{Backend, DirectRead, FileKind, Staged};
 use crate::error::{Error, ErrorKind, Result};
 
 /// A repository in a local directory.
@@ -130,6 +132,63 @@ fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
     res
 }
 
+fn open_for_reading(kind: FileKind, path: &Path) -> Result<File> {
+    File::open(path).map_err(|e| Error::io(format!("opening {kind} {}", path.display()), e))
+}
+
+/// `length` bytes of `f` at `offset`; a short file is `Corrupt`.
+fn read_at(f: &File, kind: FileKind, path: &Path, offset: u64, length: u64) -> Result<Bytes> {
+    let mut buf = vec![0u8; length as usize];
+    f.read_exact_at(&mut buf, offset).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::UnexpectedEof {
+            Error::corrupt(format!(
+                "{kind} {} is shorter than expected (truncated): cannot read {length} bytes at {offset}",
+                path.display()
+            ))
+        } else {
+            Error::io(format!("reading {kind} {}", path.display()), e)
+        }
+    })?;
+    Ok(Bytes::from(buf))
+}
+
+/// How many open files a [`LocalDirect`] keeps: a restore worker reads a file's chunks from a
+/// few packs at a time, so reopening each pack per blob is avoided.
+const DIRECT_OPEN_FILES: usize = 16;
+
+/// [`Backend::direct_reader`] of the local backend: `pread` from the calling thread, with the
+/// most recently used files kept open. Repository files never change once written; a file
+/// removed meanwhile (prune) still reads its old bytes through an open handle.
+#[derive(Debug)]
+struct LocalDirect {
+    backend: LocalBackend,
+    kind: FileKind,
+    open: Mutex<VecDeque<(String, Arc<File>)>>,
+}
+
+impl DirectRead for LocalDirect {
+    fn read_range(&self, name: &str, offset: u64, length: u64) -> Result<Bytes> {
+        let path = self.backend.path(self.kind, name)?;
+        let cached = {
+            let open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+            open.iter().find(|(n, _)| n == name).map(|(_, f)| f.clone())
+        };
+        let f = match cached {
+            Some(f) => f,
+            None => {
+                let f = Arc::new(open_for_reading(self.kind, &path)?);
+                let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+                if open.len() >= DIRECT_OPEN_FILES {
+                    open.pop_front();
+                }
+                open.push_back((name.to_owned(), f.clone()));
+                f
+            }
+        };
+        read_at(&f, self.kind, &path, offset, length)
+    }
+}
+
 #[async_trait]
 impl Backend for LocalBackend {
     fn location(&self) -> String {
@@ -236,22 +295,18 @@ impl Backend for LocalBackend {
     ) -> Result<Bytes> {
         let path = self.path(kind, name)?;
         Self::blocking(move || {
-            let f = File::open(&path)
-                .map_err(|e| Error::io(format!("opening {kind} {}", path.display()), e))?;
-            let mut buf = vec![0u8; length as usize];
-            f.read_exact_at(&mut buf, offset).map_err(|e| {
-                if e.kind() == std::io::ErrorKind::UnexpectedEof {
-                    Error::corrupt(format!(
-                        "{kind} {} is shorter than expected (truncated): cannot read {length} bytes at {offset}",
-                        path.display()
-                    ))
-                } else {
-                    Error::io(format!("reading {kind} {}", path.display()), e)
-                }
-            })?;
-            Ok(Bytes::from(buf))
+            let f = open_for_reading(kind, &path)?;
+            read_at(&f, kind, &path, offset, length)
         })
         .await
+    }
+
+    fn direct_reader(&self, kind: FileKind) -> Option<Arc<dyn DirectRead>> {
+        Some(Arc::new(LocalDirect {
+            backend: self.clone(),
+            kind,
+            open: Mutex::new(VecDeque::new()),
+        }))
     }
 
     async fn list(&self, kind: FileKind) -> Result<Vec<(String, u64)>> {

@@ -11,6 +11,8 @@
 //! * **Listing.** [`Backend::list`] returns every completely written file of a kind (never a
 //!   temporary), possibly missing files created concurrently with the call.
 //! * **Reads** return exactly the stored bytes or an error; [`ErrorKind::NotFound`] when missing.
+//! * **Direct reads** (optional, [`Backend::direct_reader`]; the local backend) return what
+//!   `read_range` returns, from the calling thread.
 //! * **Staged files** (optional, [`Backend::staging_file`]; the local backend): a temporary file
 //!   written in pieces, never listed, that [`Backend::commit_staged`] stores under the create
 //!   rules above (durable, create-only); uncommitted or refused, it is removed.
@@ -189,6 +191,14 @@ pub trait Backend: Send + Sync + fmt::Debug {
         offset: u64,
         length: u64,
     ) -> Result<Bytes>;
+    /// Positional reads from the calling (non-async) thread, when the backend can serve them
+    /// without a request round trip: a local file system. A restore's workers then read packs
+    /// directly instead of handing each blob to the runtime and waiting to be woken. `None`
+    /// (the default): use [`Backend::read_range`].
+    fn direct_reader(&self, kind: FileKind) -> Option<Arc<dyn DirectRead>> {
+        let _ = kind;
+        None
+    }
     /// Names and sizes of all files of a kind.
     async fn list(&self, kind: FileKind) -> Result<Vec<(String, u64)>>;
     /// Remove a file; `NotFound` if absent.
@@ -225,6 +235,14 @@ pub trait Backend: Send + Sync + fmt::Debug {
         let _ = (kind, name);
         Ok(None)
     }
+}
+
+/// Blocking reads of one kind of file ([`Backend::direct_reader`]), with the same results as
+/// [`Backend::read_range`].
+pub trait DirectRead: Send + Sync + fmt::Debug {
+    /// Read `length` bytes at `offset` of `name`; a short file is an error of kind `Corrupt`,
+    /// a missing one `NotFound`.
+    fn read_range(&self, name: &str, offset: u64, length: u64) -> Result<Bytes>;
 }
 
 /// Shared handle to a backend.

@@ -113,7 +113,7 @@ where
     T: Send + 'static,
     F: FnOnce(&mut StoredFile<'_>) -> T + Send + 'static,
 {
-    let (fetcher, rx) = fetch::channel();
+    let (fetcher, rx) = fetch::channel(repo.backend());
     let reader = BlobReader {
         fetcher,
         index: repo.index().clone(),

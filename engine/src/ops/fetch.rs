@@ -10,7 +10,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot, Semaphore};
 
-use crate::backend::{DynBackend, FileKind};
+use crate::backend::{DirectRead, DynBackend, FileKind};
 use crate::blob::{open_blob, BlobType};
 use crate::crypto::{KeySet, Opener};
 use crate::error::{Error, ErrorKind, Result};
@@ -29,6 +29,7 @@ pub(crate) struct Request {
 #[derive(Clone)]
 pub(crate) struct Fetcher {
     tx: mpsc::UnboundedSender<Request>,
+    direct: Option<Arc<dyn DirectRead>>,
 }
 
 /// The async side: serve requests until every [`Fetcher`] is dropped.
@@ -59,18 +60,37 @@ pub(crate) async fn serve(
     while tasks.join_next().await.is_some() {}
 }
 
-/// A fetcher and the receiver its service needs.
-pub(crate) fn channel() -> (Fetcher, mpsc::UnboundedReceiver<Request>) {
+/// A fetcher and the receiver its service needs. Where `backend` reads directly
+/// ([`crate::backend::Backend::direct_reader`]), pack ranges are read by the thread that
+/// waits for them and the service only sees what the backend cannot read that way.
+pub(crate) fn channel(backend: &DynBackend) -> (Fetcher, mpsc::UnboundedReceiver<Request>) {
     let (tx, rx) = mpsc::unbounded_channel();
-    (Fetcher { tx }, rx)
+    let direct = backend.direct_reader(FileKind::Pack);
+    (Fetcher { tx, direct }, rx)
 }
 
-/// A pending read.
-pub(crate) type Pending = oneshot::Receiver<Result<Bytes>>;
+/// A pending read: on its way from the async service, or a direct read not yet done.
+pub(crate) enum Pending {
+    Remote(oneshot::Receiver<Result<Bytes>>),
+    Direct {
+        reader: Arc<dyn DirectRead>,
+        pack: FileId,
+        offset: u64,
+        length: u64,
+    },
+}
 
 impl Fetcher {
     /// Ask for a range; returns at once.
     pub(crate) fn request(&self, pack: FileId, offset: u64, length: u64) -> Pending {
+        if let Some(reader) = &self.direct {
+            return Pending::Direct {
+                reader: reader.clone(),
+                pack,
+                offset,
+                length,
+            };
+        }
         let (reply, rx) = oneshot::channel();
         // A send error means the service stopped; the receiver then reports it.
         let _ = self.tx.send(Request {
@@ -79,14 +99,25 @@ impl Fetcher {
             length,
             reply,
         });
-        rx
+        Pending::Remote(rx)
     }
 }
 
 /// Wait for a pending read from a (non-async) thread.
 pub(crate) fn wait(p: Pending) -> Result<Bytes> {
-    p.blocking_recv()
-        .map_err(|_| Error::new(ErrorKind::Cancelled, "the storage reader stopped"))?
+    match p {
+        Pending::Remote(rx) => rx
+            .blocking_recv()
+            .map_err(|_| Error::new(ErrorKind::Cancelled, "the storage reader stopped"))?,
+        Pending::Direct {
+            reader,
+            pack,
+            offset,
+            length,
+        } => reader
+            .read_range(&pack.to_hex(), offset, length)
+            .map_err(|e| e.context(format!("pack {}", pack.short()))),
+    }
 }
 
 /// Blob reading for threads: index lookup, fetch, verify, decrypt, decompress.

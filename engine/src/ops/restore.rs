@@ -141,7 +141,7 @@ pub async fn restore(
     let excludes = Patterns::new(&opts.excludes)?;
     std::fs::create_dir_all(target)
         .map_err(|e| Error::io(format!("creating target {}", target.display()), e))?;
-    let (fetcher, rx) = fetch::channel();
+    let (fetcher, rx) = fetch::channel(repo.backend());
     let reader = BlobReader {
         fetcher,
         index: repo.index().clone(),

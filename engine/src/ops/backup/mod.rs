@@ -235,7 +235,7 @@ async fn backup_with_marker(
     let chunker = repo.chunker()?;
     let index = repo.index().clone();
     let level = repo.config().zstd_level;
-    let (fetcher, fetch_rx) = fetch::channel();
+    let (fetcher, fetch_rx) = fetch::channel(repo.backend());
     let reader = BlobReader {
         fetcher,
         index: index.clone(),
