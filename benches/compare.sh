@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
 # Peer comparison: hvelv against restic, borg and rustic on the deterministic corpus.
 #
-#   benches/compare.sh [--size-mb N] [--rounds R] [--work DIR] [--tools hvelv,hvelv-key,restic,borg,rustic] [--seed S] [--drop-caches]
+#   benches/compare.sh [--size-mb N] [--rounds R] [--work DIR] [--tools hvelv,hvelv-key,restic,borg,rustic] [--seed S] [--drop-caches] [--restore-to DIR]
+#
+# --restore-to DIR: restore into DIR (e.g. a tmpfs: /dev/shm/hvelv-compare) instead of WORK,
+# each restored tree deleted once checked. On a file system that keeps freed inodes from reuse
+# for a while (ext4 without a journal: `recently_deleted`, one minute, six when the inode
+# table block is dirty), every restore after a deletion pays seconds of system time in the
+# inode allocator, whichever tool runs; a tmpfs target measures the tools instead.
 #
 # --drop-caches (root only): before each restore, drop the page cache and read the tool's
 # repository and cache back in, so every restore starts from the same memory state whatever
@@ -21,6 +27,7 @@ WORK=/tmp/hvelv-compare
 TOOLS=hvelv,hvelv-key,restic,borg,rustic
 SEED=1
 DROP_CACHES=0
+RESTORE_TO=
 
 NAME=compare.sh
 # shellcheck source=benches/lib.sh
@@ -34,6 +41,7 @@ while [ $# -gt 0 ]; do
     --tools) TOOLS=${2:?--tools needs a value}; shift 2 ;;
     --seed) SEED=${2:?--seed needs a value}; shift 2 ;;
     --drop-caches) DROP_CACHES=1; shift ;;
+    --restore-to) RESTORE_TO=${2:?--restore-to needs a value}; shift 2 ;;
     -h | --help) usage 0 ;;
     *) note "unknown argument: $1"; usage 2 ;;
     esac
@@ -50,6 +58,12 @@ case "$WORK/" in
 "$REPO_ROOT"/*) die "--work $WORK is inside the repository; use a directory outside it" ;;
 esac
 SRC=$WORK/src
+if [ -n "$RESTORE_TO" ]; then
+    mkdir -p "$RESTORE_TO"
+    RESTORE_TO=$(cd "$RESTORE_TO" && pwd -P)
+else
+    RESTORE_TO=$WORK
+fi
 
 # ---- tools -------------------------------------------------------------------------------
 
@@ -101,7 +115,7 @@ export RESTIC_CACHE_DIR=$WORK/cache/restic RUSTIC_CACHE_DIR=$WORK/cache/rustic B
 # Sets CMD to the command line for TOOL and STEP (init, backup, restore).
 # Restore runs in the (empty) target directory: borg extracts into the working directory.
 command_for() {
-    local tool=$1 step=$2 repo=$WORK/repo-$1 target=$WORK/restore-$1
+    local tool=$1 step=$2 repo=$WORK/repo-$1 target=$RESTORE_TO/restore-$1
     case "$tool/$step" in
     hvelv/init) CMD=("$HVELV" -r "$repo" init) ;;
     hvelv/backup) CMD=("$HVELV" -r "$repo" backup "$SRC" --host bench) ;;
@@ -182,7 +196,7 @@ record() {
 clean_round() {
     rm -rf "$SRC" "$WORK/cache" "$WORK/.time"
     rm -f "$WORK/hvelv-key.secret"
-    for t in hvelv hvelv-key restic borg rustic; do rm -rf "$WORK/repo-$t" "$WORK/restore-$t"; done
+    for t in hvelv hvelv-key restic borg rustic; do rm -rf "$WORK/repo-$t" "$RESTORE_TO/restore-$t"; done
 }
 
 # The restored copy of SRC below TARGET: tools differ in whether they keep the absolute path.
@@ -229,13 +243,13 @@ for ((round = 1; round <= ROUNDS; round++)); do
                 fi
                 ;;
             restore)
-                rm -rf "$WORK/restore-$t" && mkdir -p "$WORK/restore-$t"
+                rm -rf "$RESTORE_TO/restore-$t" && mkdir -p "$RESTORE_TO/restore-$t"
                 same_cache_state "$t"
                 ;;
             esac
             if [ "$phase" = restore ]; then
                 command_for "$t" restore
-                dir=$WORK/restore-$t
+                dir=$RESTORE_TO/restore-$t
             else
                 command_for "$t" backup
                 dir=$WORK
@@ -249,17 +263,18 @@ for ((round = 1; round <= ROUNDS; round++)); do
             status=ok
             repo_bytes=
             if [ "$phase" = restore ]; then
-                if ! root=$(restored_root "$WORK/restore-$t"); then
-                    note "$t restore: no copy of $SRC found under $WORK/restore-$t"
+                if ! root=$(restored_root "$RESTORE_TO/restore-$t"); then
+                    note "$t restore: no copy of $SRC found under $RESTORE_TO/restore-$t"
                     status=verify-fail
                 elif ! diff -r "$SRC" "$root" >"$LOGS/r$round-restore-$t.diff" 2>&1; then
                     note "$t restore differs from the source, see $LOGS/r$round-restore-$t.diff"
                     status=verify-fail
                 fi
-                # Deleted after every tool's restore of the round: ext4 skips inodes freed in
-                # the last minute when it allocates new ones, and a restore right after
-                # another's deletion took 3x as long, in system time (measured: 5.2 s first,
-                # 15.8 s next; `recently_deleted` led the profile).
+                # On WORK's file system restored trees stay until the next round: ext4 skips
+                # inodes freed in the last minute when it allocates new ones, and a restore
+                # right after another's deletion took 3x as long, in system time (measured:
+                # 5.2 s first, 15.8 s next; `recently_deleted` led the profile).
+                if [ "$RESTORE_TO" != "$WORK" ]; then rm -rf "$RESTORE_TO/restore-$t"; fi
             else
                 repo_bytes=$(du -sb "$WORK/repo-$t" | cut -f1)
             fi
@@ -269,7 +284,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
     done
     unset failed
 done
-for t in "${selected[@]}"; do rm -rf "$WORK/restore-$t"; done
+for t in "${selected[@]}"; do rm -rf "$RESTORE_TO/restore-$t"; done
 
 # ---- report ------------------------------------------------------------------------------
 versions() {
@@ -291,6 +306,9 @@ versions() {
     echo "Corpus $SIZE_MB MiB (seed $SEED), $ROUNDS round(s), medians; $(nproc) CPUs, $(uname -sr)."
     if [ "$DROP_CACHES" = 1 ]; then
         echo "Before each restore the page cache was dropped and the tool's repository read back in."
+    fi
+    if [ "$RESTORE_TO" != "$WORK" ]; then
+        echo "Restores went to $RESTORE_TO ($(df --output=fstype "$RESTORE_TO" | tail -n 1))."
     fi
     echo "Tools: $(versions)."
     echo

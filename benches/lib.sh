@@ -2,7 +2,8 @@
 # setting NAME (the script's name for messages).
 
 usage() {
-    sed -n '2,8s/^# \{0,1\}//p' "$0"
+    # The comment block below the shebang.
+    awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"
     exit "${1:-0}"
 }
 die() {
