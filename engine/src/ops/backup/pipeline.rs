@@ -125,6 +125,8 @@ pub(crate) fn spawn_sealers(
                         raw_len: job.data.len() as u32,
                         bytes,
                     };
+                    // Free the plaintext now, not after waiting for room in the channel.
+                    drop(job.data);
                     if tx.blocking_send(s).is_err() {
                         break;
                     }
