@@ -283,6 +283,7 @@ async fn send(
         ty,
         id: JobId::Known(id),
         data: Bytes::from(data),
+        permit: None,
     };
     // The channel is bounded; a blocking send must not stall the async threads.
     let jobs = jobs.clone();

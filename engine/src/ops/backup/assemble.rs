@@ -176,6 +176,7 @@ fn save_tree(
             ty: BlobType::Tree,
             data: bytes.into(),
             id: JobId::Known(id),
+            permit: None,
         })
         .map_err(|_| stopped())?;
     }

@@ -37,7 +37,7 @@ mod pipeline;
 mod walk;
 
 pub(crate) use pipeline::{collect, join_sealers, spawn_sealers, Job, JobId};
-use pipeline::{Dedup, Sealed};
+use pipeline::{Budget, Dedup, Sealed};
 use walk::{devices_of, scan_totals, Walker};
 
 /// Which snapshot to compare against to skip unchanged files.
@@ -247,6 +247,10 @@ async fn backup_with_marker(
 
     let dedup = Arc::new(Dedup::new(keys, index));
     let (job_tx, job_rx) = crossbeam_channel::bounded::<Job>(threads * 2);
+    // Chunk bytes the walker may send ahead: one maximum-size chunk per worker, at least
+    // 16 MiB (sixteen average chunks). Sealed blobs waiting for the pack writer are bounded by
+    // the sealed channel.
+    let budget = Budget::new((threads * chunker.params().max as usize).max(16 << 20));
     let (sealed_tx, sealed_rx) = mpsc::channel::<Sealed>(threads * 2);
     // The assembler rarely waits long, but a deep queue lets the walker run on while it does.
     let (event_tx, event_rx) = crossbeam_channel::bounded(64);
@@ -300,6 +304,7 @@ async fn backup_with_marker(
                     chunker,
                     dedup,
                     jobs: job_tx,
+                    budget,
                     events: event_tx,
                     batch: Vec::with_capacity(walk::EVENT_BATCH),
                     reader,

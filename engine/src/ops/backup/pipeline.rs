@@ -2,7 +2,7 @@
 //! compress and encrypt blobs, and the collector that gathers them into packs and index files.
 
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};
@@ -24,6 +24,55 @@ pub(crate) struct Job {
     pub ty: BlobType,
     pub data: Bytes,
     pub id: JobId,
+    /// The data's share of a [`Budget`], given back once the data is sealed or dropped.
+    pub permit: Option<Permit>,
+}
+
+/// Bytes of plaintext handed to the seal workers and not yet sealed or dropped. The job
+/// channel bounds the number of chunks, but chunks of up to the chunker's maximum (8 MiB
+/// runs of zeros in a disk image) then piled up six deep; the budget bounds the bytes.
+pub(crate) struct Budget {
+    used: Mutex<usize>,
+    freed: Condvar,
+    cap: usize,
+}
+
+/// A share of a [`Budget`]; dropping it gives the bytes back.
+pub(crate) struct Permit {
+    budget: Arc<Budget>,
+    n: usize,
+}
+
+impl Budget {
+    pub fn new(cap: usize) -> Arc<Budget> {
+        Arc::new(Budget {
+            used: Mutex::new(0),
+            freed: Condvar::new(),
+            cap,
+        })
+    }
+
+    /// Wait until `n` more bytes fit. With nothing in flight any size goes, so a chunk
+    /// larger than the budget passes alone instead of waiting forever.
+    pub fn acquire(self: &Arc<Self>, n: usize) -> Permit {
+        let mut used = self.used.lock().unwrap_or_else(|p| p.into_inner());
+        while *used > 0 && *used + n > self.cap {
+            used = self.freed.wait(used).unwrap_or_else(|p| p.into_inner());
+        }
+        *used += n;
+        Permit {
+            budget: self.clone(),
+            n,
+        }
+    }
+}
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        let mut used = self.budget.used.lock().unwrap_or_else(|p| p.into_inner());
+        *used -= self.n;
+        self.budget.freed.notify_all();
+    }
 }
 
 /// A job's blob id: known, or to be computed by the worker.
@@ -127,6 +176,7 @@ pub(crate) fn spawn_sealers(
                     };
                     // Free the plaintext now, not after waiting for room in the channel.
                     drop(job.data);
+                    drop(job.permit);
                     if tx.blocking_send(s).is_err() {
                         break;
                     }
@@ -434,4 +484,38 @@ pub(crate) async fn collect(
     }
     stats.packs = all;
     Ok(stats)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn budget_bounds_bytes_in_flight_and_lets_an_oversized_chunk_pass_alone() {
+        let budget = Budget::new(10);
+        let a = budget.acquire(6);
+        let b = budget.acquire(4);
+        // Full: the next acquire waits until a permit is dropped.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let waiter = {
+            let budget = budget.clone();
+            std::thread::spawn(move || {
+                let p = budget.acquire(5);
+                tx.send(()).unwrap();
+                p
+            })
+        };
+        assert!(rx.recv_timeout(Duration::from_millis(100)).is_err());
+        drop(a);
+        rx.recv_timeout(Duration::from_secs(10))
+            .expect("freed bytes wake the waiter");
+        drop(waiter.join().unwrap());
+        drop(b);
+        // Larger than the whole budget: goes when nothing else is in flight.
+        let big = budget.acquire(25);
+        assert_eq!(*budget.used.lock().unwrap(), 25);
+        drop(big);
+        assert_eq!(*budget.used.lock().unwrap(), 0);
+    }
 }

@@ -13,7 +13,7 @@ use tokio::sync::oneshot;
 
 use super::assemble::{ChunkId, Content, Event};
 use super::files_cache::FilesCache;
-use super::pipeline::{stopped, Dedup, Job, JobId};
+use super::pipeline::{stopped, Budget, Dedup, Job, JobId};
 use super::MAX_WARNINGS;
 use crate::blob::BlobType;
 use crate::chunker::{ChunkReader, Chunker};
@@ -85,6 +85,8 @@ pub(super) struct Walker<'a> {
     pub chunker: Chunker,
     pub dedup: Arc<Dedup>,
     pub jobs: crossbeam_channel::Sender<Job>,
+    /// Bounds the chunk bytes sent ahead to the workers.
+    pub budget: Arc<Budget>,
     pub events: crossbeam_channel::Sender<Vec<Event>>,
     /// Events not yet sent: they go in batches of [`EVENT_BATCH`].
     pub batch: Vec<Event>,
@@ -418,19 +420,23 @@ impl Walker<'_> {
             let id = self.dedup.keys.blob_id(&data);
             let new = self.dedup.claim(&id);
             if new {
+                let permit = Some(self.budget.acquire(data.len()));
                 self.send(Job {
                     ty: BlobType::Data,
                     data,
                     id: JobId::Known(id),
+                    permit,
                 })?;
             }
             self.event(Event::Chunk(ChunkId::Ready { id, new, len }))
         } else {
             let (reply, rx) = oneshot::channel();
+            let permit = Some(self.budget.acquire(data.len()));
             self.send(Job {
                 ty: BlobType::Data,
                 data,
                 id: JobId::Hash(reply),
+                permit,
             })?;
             self.event(Event::Chunk(ChunkId::Pending { reply: rx, len }))
         }
