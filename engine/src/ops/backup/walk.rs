@@ -233,7 +233,15 @@ impl Walker<'_> {
         self.events.send(batch).map_err(|_| stopped())
     }
 
-    fn send(&mut self, job: Job) -> Result<()> {
+    /// Hand a data chunk to the workers once its bytes fit in the budget.
+    fn send_data(&mut self, data: Bytes, id: JobId) -> Result<()> {
+        let permit = Some(self.budget.acquire(data.len()));
+        let job = Job {
+            ty: BlobType::Data,
+            data,
+            id,
+            permit,
+        };
         self.jobs.send(job).map_err(|_| stopped())
     }
 
@@ -420,24 +428,12 @@ impl Walker<'_> {
             let id = self.dedup.keys.blob_id(&data);
             let new = self.dedup.claim(&id);
             if new {
-                let permit = Some(self.budget.acquire(data.len()));
-                self.send(Job {
-                    ty: BlobType::Data,
-                    data,
-                    id: JobId::Known(id),
-                    permit,
-                })?;
+                self.send_data(data, JobId::Known(id))?;
             }
             self.event(Event::Chunk(ChunkId::Ready { id, new, len }))
         } else {
             let (reply, rx) = oneshot::channel();
-            let permit = Some(self.budget.acquire(data.len()));
-            self.send(Job {
-                ty: BlobType::Data,
-                data,
-                id: JobId::Hash(reply),
-                permit,
-            })?;
+            self.send_data(data, JobId::Hash(reply))?;
             self.event(Event::Chunk(ChunkId::Pending { reply: rx, len }))
         }
     }
