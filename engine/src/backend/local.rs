@@ -159,33 +159,40 @@ const DIRECT_OPEN_FILES: usize = 16;
 /// [`Backend::direct_reader`] of the local backend: `pread` from the calling thread, with the
 /// most recently used files kept open. Repository files never change once written; a file
 /// removed meanwhile (prune) still reads its old bytes through an open handle.
+/// An open repository file and its path (for messages).
+type OpenFile = Arc<(File, PathBuf)>;
+
 #[derive(Debug)]
 struct LocalDirect {
     backend: LocalBackend,
     kind: FileKind,
-    open: Mutex<VecDeque<(String, Arc<File>)>>,
+    /// Open files by name, oldest first.
+    open: Mutex<VecDeque<(String, OpenFile)>>,
+}
+
+impl LocalDirect {
+    /// The open file `name`, opened now if it is not among the recently used ones.
+    fn file(&self, name: &str) -> Result<OpenFile> {
+        let open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, f)) = open.iter().find(|(n, _)| n == name) {
+            return Ok(f.clone());
+        }
+        drop(open);
+        let path = self.backend.path(self.kind, name)?;
+        let f = Arc::new((open_for_reading(self.kind, &path)?, path));
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        if open.len() >= DIRECT_OPEN_FILES {
+            open.pop_front();
+        }
+        open.push_back((name.to_owned(), f.clone()));
+        Ok(f)
+    }
 }
 
 impl DirectRead for LocalDirect {
     fn read_range(&self, name: &str, offset: u64, length: u64) -> Result<Bytes> {
-        let path = self.backend.path(self.kind, name)?;
-        let cached = {
-            let open = self.open.lock().unwrap_or_else(|p| p.into_inner());
-            open.iter().find(|(n, _)| n == name).map(|(_, f)| f.clone())
-        };
-        let f = match cached {
-            Some(f) => f,
-            None => {
-                let f = Arc::new(open_for_reading(self.kind, &path)?);
-                let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
-                if open.len() >= DIRECT_OPEN_FILES {
-                    open.pop_front();
-                }
-                open.push_back((name.to_owned(), f.clone()));
-                f
-            }
-        };
-        read_at(&f, self.kind, &path, offset, length)
+        let f = self.file(name)?;
+        read_at(&f.0, self.kind, &f.1, offset, length)
     }
 }
 
